@@ -1,0 +1,33 @@
+"""Typed pipeline params: `load_params("params.yaml")` returns a validated `Params`."""
+
+from ._data import DataConfig, SplitCaps, SplitFractions
+from ._drift import DriftConfig
+from ._export import ExportConfig
+from ._model import LoraConfig, ModelConfig
+from ._params import Params, load_params, parse_params
+from ._registry import RegistryConfig
+from ._serve import ServeConfig
+from ._tracking import TrackingConfig
+from ._train import TrainConfig
+from ._tune import Categorical, FloatRange, IntRange, TuneConfig
+
+__all__ = [
+    "Categorical",
+    "DataConfig",
+    "DriftConfig",
+    "ExportConfig",
+    "FloatRange",
+    "IntRange",
+    "LoraConfig",
+    "ModelConfig",
+    "Params",
+    "RegistryConfig",
+    "ServeConfig",
+    "SplitCaps",
+    "SplitFractions",
+    "TrackingConfig",
+    "TrainConfig",
+    "TuneConfig",
+    "load_params",
+    "parse_params",
+]

