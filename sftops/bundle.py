@@ -1,0 +1,88 @@
+"""The serving bundle: the folder export writes (models/onnx/) and the server reads.
+
+It is attached to a registered model version (run artifact path `serving/`), so
+`models:/NAME@champion` alone is enough to serve. Only pydantic here: the server
+imports this without torch or transformers.
+
+    models/onnx/
+      manifest.json            this schema
+      model.onnx               fp32, dynamic batch and sequence axes
+      model.optimized.onnx     ORT graph-optimised fp32 (CPU)
+      model.int8.onnx          dynamic int8 (CPU)
+      model.fp16.onnx          fp16 (CUDA)
+      tokenizer.json, tokenizer_config.json, ...
+      label_map.json
+      drift_reference.json     drift reference profile (see sftops/drift)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .exceptions import RegistryError
+
+MANIFEST_FILE = "manifest.json"
+BUNDLE_ARTIFACT_PATH = "serving"  # run artifact path of the bundle on a registered version's run
+
+
+class VariantInfo(BaseModel):
+    """One ONNX file of the bundle and how it compared with PyTorch on the test split."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    device: Literal["any", "cpu", "cuda"]
+    macro_f1: float | None = None
+    f1_delta: float | None = Field(None, description="variant macro-F1 minus PyTorch macro-F1 on the test split")
+    max_abs_diff: float | None = None
+    argmax_agreement: float | None = None
+    published: bool = True
+    reason: str | None = Field(None, description="why a variant is not published")
+
+
+class BundleManifest(BaseModel):
+    """What a server needs to know to run a bundle."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal[1] = 1
+    max_length: int
+    inputs: list[str]
+    outputs: list[str] = ["logits", "embedding"]
+    labels: list[str]
+    tokenizer_file: str = "tokenizer.json"
+    label_map_file: str = "label_map.json"
+    drift_reference_file: str | None = "drift_reference.json"
+    variants: dict[str, VariantInfo]
+
+    def published(self, device: Literal["cpu", "cuda"]) -> list[str]:
+        """Published variant names usable on `device`, best first (int8/optimized on CPU, fp16 on CUDA)."""
+        preference = ["int8", "optimized", "fp32"] if device == "cpu" else ["fp16", "fp32"]
+        usable = {name for name, v in self.variants.items() if v.published and v.device in ("any", device)}
+        return [name for name in preference if name in usable]
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / MANIFEST_FILE
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "BundleManifest":
+        """Read and check a bundle folder's manifest and that every published file is present."""
+        folder = Path(folder)
+        path = folder / MANIFEST_FILE
+        try:
+            manifest = cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise RegistryError(f"{folder}: not a serving bundle (no {MANIFEST_FILE}); run `sftops export`") from None
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise RegistryError(f"{path}: malformed bundle manifest ({exc}); re-export the model") from None
+        missing = [v.file for v in manifest.variants.values() if v.published and not (folder / v.file).is_file()]
+        missing += [f for f in (manifest.tokenizer_file, manifest.label_map_file) if not (folder / f).is_file()]
+        if missing:
+            raise RegistryError(f"{folder}: bundle is missing {missing}; re-export and re-register the model")
+        return manifest
