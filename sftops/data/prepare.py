@@ -1,0 +1,57 @@
+"""The prepare stage: load, clean, label-map and split a dataset, and write data/prepared/ atomically."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_path, write_json
+from ..config import DataConfig
+from ..paths import PREPARED_DIR, SPLITS
+from .clean import clean
+from .labels import LabelMap
+from .sources import load_source
+from .split import fingerprint, stratified_split
+
+log = logging.getLogger(__name__)
+
+
+def prepare(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR) -> dict[str, Any]:
+    """Run the whole prepare stage; return the meta.json contents. Nothing is replaced unless all succeeds."""
+    raw = load_source(cfg)
+    frame, report = clean(raw, cfg)
+    label_map = LabelMap.from_labels(frame["label"], cfg.labels)
+    splits = stratified_split(frame, cfg)
+    meta: dict[str, Any] = {
+        "source": raw.source,
+        "text_column": cfg.text_column,
+        "label_column": cfg.label_column,
+        "seed": cfg.seed,
+        "label_map": label_map.to_json(),
+        "rows_read": report.rows_read,
+        "rows_kept": report.rows_kept,
+        "lines_decoded_with_fallback": raw.fallback_lines,
+        "texts_repaired": report.repaired,
+        "dropped": report.dropped,
+        "counts": {
+            split: {"total": len(df), "per_label": {n: int((df["label"] == n).sum()) for n in label_map.names}}
+            for split, df in splits.items()
+        },
+        "fingerprint": fingerprint(splits),
+    }
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        for split in SPLITS:
+            df = splits[split]
+            df.assign(label=label_map.encode(df["label"]), label_name=df["label"])[["text", "label", "label_name"]].to_parquet(
+                tmp / f"{split}.parquet", index=False
+            )
+        write_json(tmp / "meta.json", meta)
+    dropped = ", ".join(f"{k}={v}" for k, v in report.dropped.items() if v) or "none"
+    log.info(
+        "prepared %s: read %d, kept %d (dropped: %s); train/validation/test = %s -> %s",
+        raw.source, report.rows_read, report.rows_kept, dropped,
+        "/".join(str(meta["counts"][s]["total"]) for s in SPLITS), out_dir,
+    )
+    return meta

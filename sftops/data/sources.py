@@ -1,0 +1,86 @@
+"""Load a dataset source (the builtin tweets, CSV, JSON Lines, Parquet, or a datasets folder) as strings."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import DataConfig
+from ..defaults import BUILTIN_TWEETS, builtin_tweets_file
+from ..exceptions import DataError
+from .encoding import decode_bytes
+
+
+@dataclass(frozen=True)
+class RawData:
+    """Texts and labels as read, before cleaning."""
+
+    frame: pd.DataFrame  # columns: text, label (both str; label may be empty)
+    source: str
+    fallback_lines: int  # lines decoded with the fallback encoding
+    tweets_mojibake: bool  # the builtin corpus: apply its known mojibake repairs
+
+
+def _read_text_table(path: Path, suffix: str, cfg: DataConfig, fallback: str) -> tuple[pd.DataFrame, int]:
+    decoded = decode_bytes(path.read_bytes(), cfg.encoding, fallback=fallback, source=str(path))
+    buffer = io.StringIO(decoded.text)
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(buffer, dtype=str, keep_default_na=False, skipinitialspace=False)
+        else:
+            frame = pd.read_json(buffer, lines=True, dtype=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        kind = "CSV" if suffix == ".csv" else "JSON Lines"
+        raise DataError(f"{path}: malformed {kind} ({str(exc).splitlines()[0]}); fix the file or convert it") from None
+    return frame, decoded.fallback_lines
+
+
+def _read_datasets_folder(path: Path) -> pd.DataFrame:
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except (FileNotFoundError, ValueError) as exc:
+        raise DataError(f"{path}: not a folder written by datasets' save_to_disk ({exc})") from None
+    if isinstance(loaded, datasets.DatasetDict):  # all splits are pooled; prepare re-splits
+        return pd.concat([split.to_pandas() for split in loaded.values()], ignore_index=True)
+    return loaded.to_pandas()
+
+
+def load_source(cfg: DataConfig) -> RawData:
+    """Read `data.source` into a frame with `text` and `label` string columns."""
+    if cfg.source == BUILTIN_TWEETS:
+        path, suffix, fallback, tweets = builtin_tweets_file(), ".csv", "mac_roman", True
+    else:
+        path = Path(cfg.source).expanduser()
+        suffix, fallback, tweets = path.suffix.lower(), "cp1252", False
+        if not path.exists():
+            raise DataError(f"data.source: {path} does not exist; give a CSV, JSON Lines, Parquet file or a datasets folder")
+    fallback_lines = 0
+    if path.is_dir():
+        frame = _read_datasets_folder(path)
+    elif suffix in (".csv", ".jsonl", ".json"):
+        frame, fallback_lines = _read_text_table(path, ".csv" if suffix == ".csv" else ".jsonl", cfg, fallback)
+    elif suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise DataError(f"{path}: unreadable Parquet file ({exc})") from None
+    else:
+        raise DataError(f"data.source: {path} has unsupported type {suffix!r}; use .csv, .jsonl, .parquet or a datasets folder")
+    if frame.empty:
+        raise DataError(f"{path}: the dataset has no rows")
+    missing = [c for c in (cfg.text_column, cfg.label_column) if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{path}: column(s) {missing} not found; columns are {list(frame.columns)}; "
+            f"set data.text_column / data.label_column"
+        )
+    out = pd.DataFrame({
+        "text": frame[cfg.text_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)),
+        "label": frame[cfg.label_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()),
+    })
+    return RawData(out, source=str(cfg.source), fallback_lines=fallback_lines, tweets_mojibake=tweets)
