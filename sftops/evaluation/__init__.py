@@ -1,0 +1,5 @@
+"""Test-set evaluation: the fine-tuned model against an untuned model and a TF-IDF baseline."""
+
+from ._metrics import classification_metrics, confusion_rows
+
+__all__ = ["classification_metrics", "confusion_rows"]

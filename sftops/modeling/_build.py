@@ -1,0 +1,63 @@
+"""Load the base model with a fresh K-label head, the label names, dropout and the chosen strategy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..config import ModelConfig
+from ..data.labels import LabelMap
+from ..defaults import resolve_model_dir
+from ..exceptions import ModelError
+from ._strategy import apply_strategy
+
+log = logging.getLogger(__name__)
+
+# config attributes that hold dropout probabilities, across BERT-like architectures
+_DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout", "classifier_dropout")
+
+
+def load_tokenizer(model_dir: str | Path):
+    """The tokenizer saved in `model_dir`; a folder without one is a ModelError."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(model_dir))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{model_dir}: cannot load a tokenizer ({_first_line(exc)}); the folder needs tokenizer files") from None
+
+
+def build_classifier(cfg: ModelConfig, label_map: LabelMap, *, seed: int, base_dir: str | Path | None = None):
+    """`cfg.base` with a freshly initialised (seeded) K-label head, ready for the trainer.
+
+    The model is returned with `cfg.strategy` applied: all weights trainable,
+    embeddings + lowest layers frozen, or wrapped in LoRA adapters (peft).
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
+
+    base = Path(base_dir) if base_dir is not None else resolve_model_dir(cfg.base)
+    overrides = {"num_labels": len(label_map), "id2label": label_map.id2label, "label2id": label_map.label2id}
+    try:
+        config = AutoConfig.from_pretrained(str(base), **overrides)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"model.base: {base} is not a usable Hugging Face model folder ({_first_line(exc)})") from None
+    if cfg.dropout is not None:
+        for key in _DROPOUT_KEYS:
+            if getattr(config, key, None) is not None or key == "classifier_dropout" and hasattr(config, key):
+                setattr(config, key, cfg.dropout)
+    set_seed(seed)
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(base), config=config, ignore_mismatched_sizes=True
+        )
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise ModelError(
+            f"model.base: cannot load weights from {base} ({_first_line(exc)}); "
+            "it must hold model.safetensors (or pytorch_model.bin) of a model with a sequence-classification class"
+        ) from None
+    return apply_strategy(model, cfg)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,52 @@
+"""`sftops_model.json` inside a saved model folder: where the model came from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from ..exceptions import ModelError
+from ..paths import LABEL_MAP_FILE
+
+MODEL_INFO_FILE = "sftops_model.json"
+
+
+class ModelInfo(BaseModel):
+    """Lineage and settings of a trained model folder."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    train_run_id: str | None = None
+    params_hash: str | None = None
+    data_hash: str | None = None
+    git_commit: str | None = None
+    base_model: str
+    strategy: str
+    max_length: int = 128
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / MODEL_INFO_FILE
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "ModelInfo":
+        path = Path(folder) / MODEL_INFO_FILE
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise ModelError(f"{folder}: no {MODEL_INFO_FILE}; it was not written by `sftops train`") from None
+
+
+def check_model_dir(model_dir: str | Path) -> Path:
+    """`model_dir` if it holds a saved classifier (config, weights, label map); else a ModelError."""
+    path = Path(model_dir)
+    if not (path / "config.json").is_file():
+        raise ModelError(f"{path}: no trained model here; run `sftops train` (or `dvc repro train`) first")
+    return path
+
+
+def has_label_map(model_dir: str | Path) -> bool:
+    return (Path(model_dir) / LABEL_MAP_FILE).is_file()
