@@ -1,19 +1,40 @@
-"""The `serve` section: inference server settings."""
+"""The `serve` section: inference server settings (env `SFTOPS_SERVE_<KEY>` overrides at serve time)."""
 
 from __future__ import annotations
 
-from pydantic import Field, PositiveInt
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from ._base import Section
 
 
 class ServeConfig(Section):
-    """Host, port, batching and polling of the registry alias."""
+    """Which model to serve, batching, back-pressure, input limits, registry polling and admin access."""
 
+    model: str | None = Field(
+        None, description="NAME[@ALIAS|/VERSION] in the MLflow registry; null = registry.model_name@alias"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    alias: str = "champion"
+    alias: str = Field("champion", min_length=1, description="Alias followed when `model` names none.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when a GPU works, else CPU")
+    variant: str | None = Field(None, description="Force a bundle variant (fp32, optimized, int8, fp16); null = best published")
+    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per session; 0 = all cores")
     max_batch_size: PositiveInt = 32
-    max_wait_ms: float = Field(5.0, ge=0)
-    max_queue: PositiveInt = 1024
-    poll_interval_s: float = Field(30.0, gt=0)
+    max_wait_ms: float = Field(5.0, ge=0, description="How long a batch waits to fill before it runs.")
+    max_queue: PositiveInt = Field(1024, description="Texts waiting at most; beyond it requests get 503 + Retry-After.")
+    request_timeout_s: PositiveFloat = 30.0
+    max_texts: PositiveInt = Field(64, description="Texts in one request at most.")
+    max_body_bytes: PositiveInt = Field(1_000_000, description="Request bodies above this get 413.")
+    on_too_long: Literal["truncate", "reject"] = Field(
+        "truncate", description="A text over the model's max_length is truncated, or rejected with 413."
+    )
+    poll_interval_s: PositiveFloat = Field(30.0, description="How often the registry alias is checked for a new version.")
+    registry_timeout_s: PositiveFloat = Field(10.0, description="Seconds one registry call may take.")
+    cache_dir: str | None = Field(None, description="Local model cache; null = ~/.cache/sftops/serving")
+    feedback_db: str = Field("feedback/feedback.db", description="SQLite file where POST /v1/feedback stores labels.")
+    admin_token: str | None = Field(
+        None, description="Bearer token for /v1/admin/*; prefer env SFTOPS_SERVE_ADMIN_TOKEN; null = admin disabled"
+    )
+    drain_timeout_s: PositiveFloat = Field(30.0, description="On shutdown, wait this long for queued requests.")

@@ -1,0 +1,118 @@
+"""The FastAPI app: routes, error mapping, body limits, metrics, and a lifespan that drains on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from sftops import __version__
+
+from .batcher import Batcher, BatchError, QueueFullError
+from .feedback_store import FeedbackStore
+from .limits import BodyLimits
+from .metrics import RequestMetrics, ServingMetrics
+from .model_store import LoadedModel, ModelStore
+from .routes import admin, feedback, model, predict
+from .settings import ServeSettings
+from .state import ServingState, infer_with
+
+log = logging.getLogger(__name__)
+
+
+def _describe(errors: list[dict]) -> str:
+    parts = []
+    for e in errors:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body"
+        msg = "body is not valid JSON" if e.get("type") == "json_invalid" else e.get("msg", "invalid")
+        parts.append(f"{loc}: {msg.removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _describe(list(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(QueueFullError)
+    async def _busy(_: Request, exc: QueueFullError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": f"{exc.retry_after_s:.0f}"})
+
+    @app.exception_handler(TimeoutError)
+    async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
+        return JSONResponse({"detail": "not answered within serve.request_timeout_s; retry later"}, status_code=504)
+
+    @app.exception_handler(BatchError)
+    async def _failed(_: Request, exc: BatchError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=500)
+
+
+async def _load_in_background(store: ModelStore) -> None:
+    try:
+        await asyncio.to_thread(store.load_initial)
+    except Exception as exc:  # /health reports it; /ready stays 503
+        store.last_error = str(exc)
+        log.error("could not load %s: %s", store.ref, exc)
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ServingState = app.state.serving
+    tasks = []
+    if not state.store.ready:
+        tasks.append(asyncio.create_task(_load_in_background(state.store)))
+    state.batcher.start()
+    tasks.append(asyncio.create_task(state.store.follow(state.settings.poll_interval_s)))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        drained = await asyncio.to_thread(state.batcher.stop, state.settings.drain_timeout_s)
+        log.info("shut down; queue %s", "drained" if drained else "not drained within serve.drain_timeout_s")
+        state.feedback.close()
+
+
+def create_app(settings: ServeSettings, store: ModelStore, feedback_store: FeedbackStore | None = None) -> FastAPI:
+    """An app serving `store`'s model; the store may be loaded already (CLI) or load in the background."""
+    metrics = ServingMetrics()
+
+    def on_swap(loaded: LoadedModel) -> None:
+        metrics.swaps.inc()
+        metrics.set_model(loaded.info.name, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
+
+    store.on_swap = on_swap
+    if store.ready:
+        on_swap(store.current)
+    batcher: Batcher = Batcher(
+        infer_with(store, metrics),
+        max_batch_size=settings.max_batch_size,
+        max_wait_s=settings.max_wait_ms / 1000,
+        max_queue=settings.max_queue,
+        on_batch=metrics.batch_size.observe,
+    )
+    metrics.track_queue(lambda: batcher.depth)
+    app = FastAPI(
+        title="sftops inference server",
+        version=__version__,
+        description="Text classification with a fine-tuned transformer on ONNX Runtime, "
+        "following an MLflow registry alias. Admin endpoints need `Authorization: Bearer <token>`.",
+        lifespan=_lifespan,
+    )
+    app.state.serving = ServingState(
+        settings=settings, store=store, batcher=batcher, metrics=metrics,
+        feedback=feedback_store or FeedbackStore(Path(settings.feedback_db)),
+    )
+    for module in (predict, model, feedback, admin):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    endpoints = {route.path for route in app.routes}  # type: ignore[attr-defined]
+    app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics, endpoints=lambda: endpoints)
+    return app

@@ -1,0 +1,54 @@
+"""`sftops serve --model NAME[@ALIAS|/VERSION] [--host H] [--port P] [--params params.yaml]`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from sftops.cli import run_guarded, stage_parser
+
+log = logging.getLogger(__name__)
+
+
+def serve(argv: Sequence[str]) -> None:
+    """Load the model (failing fast with a clear message), then run uvicorn until stopped."""
+    parser = stage_parser("serve", "Serve a registered model over HTTP with ONNX Runtime.")
+    parser.add_argument("--model", help="NAME[@ALIAS|/VERSION] (default: serve.model, else registry.model_name@serve.alias)")
+    parser.add_argument("--host", help="bind address (default: serve.host)")
+    parser.add_argument("--port", type=int, help="port (default: serve.port)")
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    from sftops.config import load_params
+    from sftops.tracking import resolve_tracking_uri
+
+    from .app import create_app
+    from .model_store import ModelRef, ModelStore, limit_registry_retries
+    from .settings import load_settings
+
+    params = load_params(args.params)
+    overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
+    settings = load_settings(params.serve, **overrides)
+    ref = ModelRef.parse(settings.model or params.registry.model_name, default_alias=settings.alias)
+    limit_registry_retries(settings.registry_timeout_s)
+    store = ModelStore(
+        ref, tracking_uri=resolve_tracking_uri(params.tracking), cache_dir=settings.cache_dir,
+        device=settings.device, variant=settings.variant, intra_op_threads=settings.intra_op_threads,
+    )
+    loaded = store.load_initial()
+    log.info("model %s version %s ready (%s on %s)", ref, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
+    if store.degraded:
+        log.warning("DEGRADED: %s", store.degraded)
+    app = create_app(settings, store)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=int(settings.drain_timeout_s))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_guarded("serve", lambda: serve(sys.argv[1:] if argv is None else argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Admin endpoints (POST /v1/admin/reload), behind a bearer token from the settings."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from sftops.exceptions import RegistryError, ServingError
+
+from ..schemas import ErrorResponse, ReloadResponse
+from ..state import StateDep
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def require_admin(
+    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """403 when admin is disabled (no token configured), 401 when the token is missing or wrong."""
+    token = state.settings.admin_token
+    if not token:
+        raise HTTPException(403, "admin endpoints are disabled: set SFTOPS_SERVE_ADMIN_TOKEN (or serve.admin_token)")
+    if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
+        raise HTTPException(401, "send the admin token as `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"})
+
+
+_ERRORS = {
+    401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 502: {"model": ErrorResponse,
+    "description": "the registry did not answer or the new version could not be loaded"},
+}
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)], responses=_ERRORS)
+
+
+@router.post("/reload", response_model=ReloadResponse)
+async def reload(state: StateDep) -> ReloadResponse:
+    """Check the registry now; load, warm up and swap in a new version if the alias moved."""
+    try:
+        swapped = await run_in_threadpool(state.store.check)
+    except (RegistryError, ServingError) as exc:
+        raise HTTPException(502, f"reload failed, still serving the previous version: {exc}") from None
+    return ReloadResponse(swapped=swapped, version=state.store.current.info.version)

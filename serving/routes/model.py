@@ -1,0 +1,50 @@
+"""GET /v1/model, /health, /ready, /metrics: what is served and how the server is doing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ..schemas import HealthResponse, ModelResponse, ReadyResponse
+from ..state import StateDep
+
+router = APIRouter(tags=["model"])
+
+
+@router.get("/v1/model", response_model=ModelResponse)
+async def model_info(state: StateDep) -> ModelResponse:
+    """The served version, its MLflow run, data hash and metrics."""
+    model = state.model()
+    runtime = model.runtime
+    return ModelResponse(
+        **model.info.model_dump(), labels=runtime.labels, max_length=runtime.max_length,
+        variant=runtime.variant, provider=runtime.provider,
+    )
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health(state: StateDep) -> HealthResponse:
+    """Liveness: always 200 while the process runs; says whether it serves a cached model."""
+    store = state.store
+    if not store.ready:
+        return HealthResponse(status="loading", detail=store.last_error, queue_depth=state.batcher.depth)
+    info = store.current.info
+    return HealthResponse(
+        status="degraded" if store.degraded else "ok", model=info.name, version=info.version,
+        detail=store.degraded, registry_error=store.last_error, queue_depth=state.batcher.depth,
+    )
+
+
+@router.get("/ready", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
+async def ready(state: StateDep, response: Response) -> ReadyResponse:
+    """200 once a model is loaded, 503 before."""
+    if not state.store.ready:
+        response.status_code = 503
+        return ReadyResponse(ready=False)
+    return ReadyResponse(ready=True, version=state.store.current.info.version)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+async def metrics(state: StateDep) -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,43 @@
+"""POST /v1/predict: classify texts through the micro-batcher."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from ..schemas import ErrorResponse, PredictRequest, PredictResponse, TextPrediction
+from ..state import StateDep
+
+router = APIRouter(prefix="/v1", tags=["predict"])
+
+_ERRORS = {
+    413: {"model": ErrorResponse, "description": "a text is over the model's max_length (serve.on_too_long: reject)"},
+    422: {"model": ErrorResponse, "description": "malformed request"},
+    503: {"model": ErrorResponse, "description": "queue full or no model loaded; see Retry-After"},
+    504: {"model": ErrorResponse, "description": "not answered within serve.request_timeout_s"},
+}
+
+
+@router.post("/predict", response_model=PredictResponse, responses=_ERRORS)
+async def predict(body: PredictRequest, state: StateDep) -> PredictResponse:
+    """Label, score and class probabilities for each text, with the model version that answered."""
+    texts = body.items
+    limit = state.settings.max_texts
+    if len(texts) > limit:
+        raise HTTPException(422, f"{len(texts)} texts in one request; at most {limit} (serve.max_texts) are allowed")
+    model = state.model()
+    if state.settings.on_too_long == "reject":
+        counts = await run_in_threadpool(model.runtime.count_tokens, texts)
+        over = [f"texts[{i}] has {n} tokens" for i, n in enumerate(counts) if n > model.runtime.max_length]
+        if over:
+            raise HTTPException(413, f"{'; '.join(over[:5])}; the model reads at most {model.runtime.max_length}")
+    answers = await state.batcher.run(texts, state.settings.request_timeout_s)
+    return PredictResponse(
+        predictions=[
+            TextPrediction(
+                label=p.label, score=p.score, probabilities=p.probabilities, truncated=p.truncated,
+                model=info.name, version=info.version,
+            )
+            for p, info in answers
+        ]
+    )

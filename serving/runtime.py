@@ -1,0 +1,216 @@
+"""ONNX Runtime classifier: tokenize, bucket by length, run, softmax.
+
+`ClassifierRuntime` receives a ready session and tokenizer (so tests hand it a
+tiny exact model); `load_runtime` builds both from a serving bundle, picking the
+variant and execution provider that suit the device: CUDA (with IO binding) when
+a GPU really works, CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from sftops.bundle import BundleManifest
+from sftops.exceptions import ServingError
+
+log = logging.getLogger(__name__)
+
+Device = Literal["cpu", "cuda"]
+_CUDA = "CUDAExecutionProvider"
+_CPU = "CPUExecutionProvider"
+_WARMUP_TEXTS = ["ok", "this is a short warm-up sentence", "a longer warm-up text " * 12]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's answer: the label, its probability, every class probability, the pooled embedding."""
+
+    label: str
+    score: float
+    probabilities: dict[str, float]
+    truncated: bool
+    embedding: np.ndarray | None = None
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large logits."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def plan_buckets(lengths: Sequence[int], split_tokens: int = 32, min_bucket: int = 2) -> list[list[int]]:
+    """Group indices by token length so little compute goes to padding.
+
+    Sorted by length; a new group starts when the next text would add more than
+    `split_tokens` pad tokens to the current group (of at least `min_bucket`): one
+    more ONNX Runtime call costs about as much as a few dozen tokens on CPU.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and len(current) >= min_bucket and len(current) * (lengths[i] - lengths[current[-1]]) > split_tokens:
+            buckets.append(current)
+            current = []
+        current.append(i)
+    if current:
+        buckets.append(current)
+    return buckets
+
+
+class ClassifierRuntime:
+    """A sequence classifier behind an ONNX Runtime session; thread-compatible, one batch at a time."""
+
+    def __init__(
+        self,
+        session: ort.InferenceSession,
+        tokenizer: Tokenizer,
+        labels: Sequence[str],
+        max_length: int,
+        *,
+        variant: str = "fp32",
+    ) -> None:
+        self.session = session
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.variant = variant
+        self.provider = session.get_providers()[0]
+        self.device: Device = "cuda" if self.provider == _CUDA else "cpu"
+        self._tokenizer = tokenizer
+        tokenizer.no_padding()  # padding is per bucket, below
+        tokenizer.enable_truncation(max_length)
+        pad_id = tokenizer.padding["pad_id"] if tokenizer.padding else None
+        self._pad_id = pad_id if pad_id is not None else (tokenizer.token_to_id("[PAD]") or 0)
+        self._inputs = {i.name: (np.int32 if "int32" in i.type else np.int64) for i in session.get_inputs()}
+        unknown = set(self._inputs) - {"input_ids", "attention_mask", "token_type_ids"}
+        if unknown:
+            raise ServingError(f"ONNX model wants inputs {sorted(unknown)}; only input_ids, attention_mask, token_type_ids are fed")
+        self._outputs = [o.name for o in session.get_outputs()]
+        if "logits" not in self._outputs:
+            raise ServingError(f"ONNX model has outputs {self._outputs}, expected one named 'logits'")
+        logits_dim = session.get_outputs()[self._outputs.index("logits")].shape[-1]
+        if isinstance(logits_dim, int) and logits_dim != len(self.labels):
+            raise ServingError(f"ONNX model outputs {logits_dim} classes but the label map has {len(self.labels)}")
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts before truncation (for rejecting over-long texts)."""
+        return [len(e.ids) + sum(len(o.ids) for o in e.overflowing) for e in self._tokenizer.encode_batch(list(texts))]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classify texts (one batch): tokenize, run each length bucket, softmax; order preserved."""
+        if not texts:
+            return []
+        encodings = self._tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encodings]
+        results: list[Prediction | None] = [None] * len(texts)
+        for bucket in plan_buckets(lengths):
+            width = max(lengths[i] for i in bucket)
+            ids = np.full((len(bucket), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(bucket), width), dtype=np.int64)
+            types = np.zeros((len(bucket), width), dtype=np.int64)
+            for row, i in enumerate(bucket):
+                enc = encodings[i]
+                ids[row, : lengths[i]] = enc.ids
+                mask[row, : lengths[i]] = 1
+                types[row, : lengths[i]] = enc.type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            outputs = self._run({name: feed[name].astype(dtype, copy=False) for name, dtype in self._inputs.items()})
+            probs = softmax(outputs["logits"].astype(np.float32))
+            embedding = outputs.get("embedding")
+            for row, i in enumerate(bucket):
+                best = int(probs[row].argmax())
+                results[i] = Prediction(
+                    label=self.labels[best],
+                    score=float(probs[row, best]),
+                    probabilities={name: float(p) for name, p in zip(self.labels, probs[row])},
+                    truncated=bool(encodings[i].overflowing),
+                    embedding=None if embedding is None else np.asarray(embedding[row], dtype=np.float32),
+                )
+        return [r for r in results if r is not None]
+
+    def _run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.device == "cuda":  # inputs copied once, outputs left on the GPU until read back
+            binding = self.session.io_binding()
+            for name, array in feed.items():
+                binding.bind_cpu_input(name, array)
+            for name in self._outputs:
+                binding.bind_output(name, "cuda")
+            self.session.run_with_iobinding(binding)
+            return dict(zip(self._outputs, binding.copy_outputs_to_cpu()))
+        return dict(zip(self._outputs, self.session.run(self._outputs, feed)))
+
+    def warmup(self) -> None:
+        """Run a few shapes once so the first real request does not pay for graph setup."""
+        self.predict(_WARMUP_TEXTS)
+
+
+def cuda_works() -> bool:
+    """True when this onnxruntime build has the CUDA provider and a GPU may be present."""
+    if _CUDA not in ort.get_available_providers():
+        return False
+    # onnxruntime-gpu lists CUDA even on GPU-less hosts; make_session then proves the provider really started
+    return Path("/dev/nvidiactl").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def make_session(path: str | Path, device: Device, intra_op_threads: int = 0) -> ort.InferenceSession:
+    """An InferenceSession on `device`; a CUDA session that silently fell back to CPU is reported."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if intra_op_threads:
+        options.intra_op_num_threads = intra_op_threads
+    providers = [_CUDA, _CPU] if device == "cuda" else [_CPU]
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as exc:  # ORT raises its own RuntimeError subclasses for bad files and provider failures
+        raise ServingError(f"{path}: ONNX Runtime cannot load the model ({exc}); re-export it") from None
+    if device == "cuda" and session.get_providers()[0] != _CUDA:
+        raise ServingError(f"{path}: CUDA execution provider did not start; serve with device=cpu")
+    return session
+
+
+def load_runtime(
+    bundle_dir: str | Path, device: Literal["auto", "cpu", "cuda"] = "auto", variant: str | None = None,
+    intra_op_threads: int = 0,
+) -> ClassifierRuntime:
+    """Build the runtime of a serving bundle: the best published variant for the device (or `variant`)."""
+    bundle_dir = Path(bundle_dir)
+    manifest = BundleManifest.load(bundle_dir)
+    wanted: Device = "cpu" if device == "cpu" else "cuda" if device == "cuda" or cuda_works() else "cpu"
+    runtime = _try_device(bundle_dir, manifest, wanted, variant, intra_op_threads)
+    if runtime is None and device == "auto" and wanted == "cuda":
+        log.warning("CUDA is listed but did not start; serving on CPU")
+        runtime = _try_device(bundle_dir, manifest, "cpu", variant, intra_op_threads)
+    if runtime is None:
+        raise ServingError(f"{bundle_dir}: no usable model variant for {wanted} (published: {list(manifest.variants)})")
+    log.info("serving %s variant %s on %s", bundle_dir, runtime.variant, runtime.provider)
+    return runtime
+
+
+def _try_device(
+    bundle_dir: Path, manifest: BundleManifest, device: Device, variant: str | None, threads: int
+) -> ClassifierRuntime | None:
+    names = [variant] if variant else manifest.published(device)
+    for name in names:
+        info = manifest.variants.get(name)
+        if info is None or not info.published:
+            raise ServingError(f"serve.variant={name!r} is not a published variant of {bundle_dir} ({list(manifest.variants)})")
+        try:
+            session = make_session(bundle_dir / info.file, device, threads)
+        except ServingError as exc:
+            if device == "cuda":
+                log.warning("%s", exc)
+                return None
+            raise
+        tokenizer = Tokenizer.from_file(str(bundle_dir / manifest.tokenizer_file))
+        return ClassifierRuntime(session, tokenizer, manifest.labels, manifest.max_length, variant=name)
+    return None

@@ -1,0 +1,52 @@
+"""Everything a request handler needs, built once per app: settings, model store, batcher, metrics, feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from .batcher import Batcher
+from .feedback_store import FeedbackStore
+from .metrics import ServingMetrics
+from .model_store import LoadedModel, ModelInfo, ModelStore
+from .runtime import Prediction
+from .settings import ServeSettings
+
+Answer = tuple[Prediction, ModelInfo]
+
+
+@dataclass
+class ServingState:
+    settings: ServeSettings
+    store: ModelStore
+    batcher: Batcher[str, Answer]
+    metrics: ServingMetrics
+    feedback: FeedbackStore
+
+    def model(self) -> LoadedModel:
+        """The served model, or 503 while none is loaded."""
+        if not self.store.ready:
+            raise HTTPException(503, "no model loaded yet; retry when GET /ready answers 200", headers={"Retry-After": "2"})
+        return self.store.current
+
+
+def infer_with(store: ModelStore, metrics: ServingMetrics):  # noqa: ANN201 - a batch function
+    """The batch function: classify texts with the model current when the batch starts."""
+
+    def infer(texts: list[str]) -> list[Answer]:
+        model = store.current  # read once: a swap during this batch does not affect it
+        predictions = model.runtime.predict(texts)
+        for p in predictions:
+            metrics.predictions.labels(label=p.label).inc()
+        return [(p, model.info) for p in predictions]
+
+    return infer
+
+
+def get_state(request: Request) -> ServingState:
+    return request.app.state.serving
+
+
+StateDep = Annotated[ServingState, Depends(get_state)]

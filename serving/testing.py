@@ -1,0 +1,80 @@
+"""A fixed-weight ONNX classifier and a serving bundle around it, for exact tests without torch.
+
+The model reads token ids and computes, per text, m = mean of its (unpadded) ids;
+logits = m * WEIGHT + BIAS; embedding = [m, number of tokens]. So expected
+probabilities follow from the tokenizer alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sftops.bundle import BundleManifest, VariantInfo
+from sftops.defaults import builtin_model_dir
+
+LABELS = ("negative", "neutral", "positive")
+WEIGHT = np.array([-0.002, 0.0, 0.002], dtype=np.float32)
+BIAS = np.array([6.0, 0.0, -6.0], dtype=np.float32)
+
+
+def expected_logits(ids: Sequence[int], weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS) -> np.ndarray:
+    return float(np.mean(ids)) * weight + bias
+
+
+def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS) -> Path:
+    """Write the fixed-weight ONNX model (inputs input_ids, attention_mask; outputs logits, embedding)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = len(weight)
+    nodes = [
+        helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["ids_f", "mask_f"], ["masked"]),
+        helper.make_node("ReduceSum", ["masked", "axes"], ["total"], keepdims=1),
+        helper.make_node("ReduceSum", ["mask_f", "axes"], ["count"], keepdims=1),
+        helper.make_node("Div", ["total", "count"], ["mean"]),
+        helper.make_node("MatMul", ["mean", "W"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "B"], ["logits"]),
+        helper.make_node("Concat", ["mean", "count"], ["embedding"], axis=1),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.asarray(weight, dtype=np.float32).reshape(1, k), "W"),
+        numpy_helper.from_array(np.asarray(bias, dtype=np.float32), "B"),
+    ]
+    graph = helper.make_graph(
+        nodes, "mean_id_classifier",
+        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"]) for n in ("input_ids", "attention_mask")],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", k]),
+         helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", 2])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
+
+
+def make_mean_id_bundle(
+    folder: str | Path, *, labels: Sequence[str] = LABELS, max_length: int = 16,
+    weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS,
+) -> Path:
+    """A complete serving bundle folder around the fixed-weight model, with the MiniLM tokenizer."""
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    make_mean_id_model(folder / "model.onnx", weight, bias)
+    shutil.copy(builtin_model_dir() / "tokenizer.json", folder / "tokenizer.json")
+    (folder / "label_map.json").write_text(json.dumps({name: i for i, name in enumerate(labels)}))
+    BundleManifest(
+        max_length=max_length, inputs=["input_ids", "attention_mask"], labels=list(labels),
+        drift_reference_file=None, variants={"fp32": VariantInfo(file="model.onnx", device="any")},
+    ).save(folder)
+    return folder
