@@ -1,7 +1,7 @@
 """Typed pipeline params: `load_params("params.yaml")` returns a validated `Params`."""
 
 from ._data import DataConfig, SplitCaps, SplitFractions
-from ._drift import DriftConfig
+from ._drift import ALL_DETECTORS, DriftConfig, RetrainConfig
 from ._export import ExportConfig
 from ._model import LoraConfig, ModelConfig
 from ._params import Params, load_params, parse_params
@@ -12,6 +12,7 @@ from ._train import TrainConfig
 from ._tune import Categorical, FloatRange, IntRange, TuneConfig
 
 __all__ = [
+    "ALL_DETECTORS",
     "Categorical",
     "DataConfig",
     "DriftConfig",
@@ -22,6 +23,7 @@ __all__ = [
     "ModelConfig",
     "Params",
     "RegistryConfig",
+    "RetrainConfig",
     "ServeConfig",
     "SplitCaps",
     "SplitFractions",
