@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, PositiveInt, TypeAdapter, ValidationError, field_validator, model_validator
 
 from ._base import Section
+from ._model import LoraConfig, ModelConfig
+from ._train import TrainConfig
+
+# search-space keys name a field of these sections by its dotted path in params.yaml
+_TUNABLE: dict[str, type[Section]] = {"train": TrainConfig, "model": ModelConfig, "model.lora": LoraConfig}
+_NOT_TUNABLE = {"model.base", "model.lora", "model.lora.target_modules", "train.seed", "train.precision"}
 
 
 class FloatRange(Section):
@@ -69,10 +75,49 @@ class TuneConfig(Section):
     )
     heartbeat_interval: PositiveInt = 60
     max_retries: int = Field(1, ge=0, description="Failed (e.g. killed) trials are retried this many times.")
-    search_space: dict[str, SearchDimension] = Field(default_factory=dict)
+    enabled: bool = Field(True, description="false = run no trials; train then uses params.yaml's values as they are.")
+    max_eval_samples: PositiveInt | None = Field(
+        None, description="Trials score on a stratified validation subsample of this size; null = all of it."
+    )
+    evals_per_epoch: PositiveInt = Field(2, description="Validation evaluations (pruner reports) per epoch in a trial.")
+    pruner_startup_trials: int = Field(1, ge=0, description="The median pruner prunes nothing until this many trials finished.")
+    search_space: dict[str, SearchDimension] = Field(
+        default_factory=dict,
+        description="Keys are dotted params paths such as train.learning_rate, model.strategy, model.lora.r.",
+    )
+
+    @field_validator("search_space")
+    @classmethod
+    def _known_keys(cls, space: dict[str, SearchDimension]) -> dict[str, SearchDimension]:
+        for key, dim in space.items():
+            _check_dimension(key, dim)
+        return space
 
     @model_validator(mode="after")
     def _budget(self) -> "TuneConfig":
         if self.n_trials is None and self.timeout is None:
             raise ValueError("set n_trials or timeout (or both), otherwise the study never ends")
         return self
+
+
+def tunable_keys() -> list[str]:
+    """Every dotted key a search space may name."""
+    keys = [f"{prefix}.{name}" for prefix, section in _TUNABLE.items() for name in section.model_fields]
+    return sorted(k for k in keys if k not in _NOT_TUNABLE)
+
+
+def _check_dimension(key: str, dim: FloatRange | IntRange | Categorical) -> None:
+    prefix, _, name = key.rpartition(".")
+    section = _TUNABLE.get(prefix)
+    if section is None or name not in section.model_fields or key in _NOT_TUNABLE:
+        raise ValueError(f"{key!r} is not a tunable key; expected one of {', '.join(tunable_keys())}")
+    field = section.model_fields[name]
+    # the field's own type and bounds, without the section's cross-field checks
+    adapter = TypeAdapter(Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation)
+    values = dim.choices if isinstance(dim, Categorical) else [dim.low, dim.high]
+    for value in values:
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"]
+            raise ValueError(f"{key}: value {value!r} is not allowed ({reason})") from None

@@ -1,0 +1,20 @@
+"""Fine-tune a classifier with the HF Trainer: dynamic padding, length grouping, early stopping on macro-F1."""
+
+from ._best_params import BestParams
+from ._callbacks import MlflowStepLogger
+from ._overrides import apply_overrides
+from ._precision import resolve_precision
+from ._stage import TrainOutputs, effective_params, run_train
+from ._trainer import FineTuneResult, fine_tune
+
+__all__ = [
+    "BestParams",
+    "FineTuneResult",
+    "MlflowStepLogger",
+    "TrainOutputs",
+    "apply_overrides",
+    "effective_params",
+    "fine_tune",
+    "resolve_precision",
+    "run_train",
+]

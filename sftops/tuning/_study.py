@@ -1,0 +1,84 @@
+"""Open the Optuna study: RDB storage with heartbeats and retries, seeded TPE, the chosen pruner."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+
+import optuna
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
+
+from ..config import Params, TuneConfig
+from ..exceptions import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def study_name_for(params: Params, data_fingerprint: str | None) -> str:
+    """`tune.study_name` plus a hash of what trials depend on: workers with the same params and data share a study,
+    and changed params or data start a fresh one instead of mixing incomparable trials."""
+    tune = params.tune
+    relevant = {
+        "model": params.model.model_dump(mode="json"),
+        "train": params.train.model_dump(mode="json"),
+        "tune": tune.model_dump(
+            mode="json", include={"metric", "search_space", "max_train_samples", "max_eval_samples", "evals_per_epoch"}
+        ),
+        "data": data_fingerprint,
+    }
+    digest = hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:10]
+    return f"{tune.study_name}-{digest}"
+
+
+def _pruner(cfg: TuneConfig) -> optuna.pruners.BasePruner:
+    if cfg.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=cfg.pruner_startup_trials, n_warmup_steps=0)
+    if cfg.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto")
+    return optuna.pruners.NopPruner()
+
+
+def _storage(cfg: TuneConfig) -> RDBStorage:
+    engine_kwargs = {"pool_pre_ping": True} if cfg.storage.startswith("postgresql") else None
+    try:
+        return RDBStorage(
+            cfg.storage,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=cfg.heartbeat_interval,
+            failed_trial_callback=RetryFailedTrialCallback(max_retry=cfg.max_retries),
+        )
+    except Exception as exc:  # sqlalchemy/driver errors: unreachable server, bad URL, missing driver
+        raise ConfigError(f"tune.storage: cannot open Optuna storage {_redact(cfg.storage)} ({str(exc).splitlines()[0]}); "
+                          "check the URL and that the database server is up") from None
+
+
+def open_study(params: Params, name: str) -> tuple[optuna.Study, bool]:
+    """Create the study, or join it if another worker already did; return (study, created_here)."""
+    cfg = params.tune
+    storage = _storage(cfg)
+    pruner = _pruner(cfg)
+    try:
+        study = optuna.create_study(
+            storage=storage, study_name=name, direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=cfg.sampler_seed), pruner=pruner,
+        )
+        return study, True
+    except optuna.exceptions.DuplicatedStudyError:
+        # a joining worker gets its own seed, or it would replay the creator's start-up samples
+        sampler = optuna.samplers.TPESampler(seed=cfg.sampler_seed + 1 + os.getpid() % 100_000)
+        log.info("joining existing Optuna study %s", name)
+        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner), False
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+redact_storage = _redact
