@@ -109,10 +109,11 @@ def create_app(settings: ServeSettings, store: ModelStore, feedback_store: Feedb
         settings=settings, store=store, batcher=batcher, metrics=metrics,
         feedback=feedback_store or FeedbackStore(Path(settings.feedback_db)),
     )
-    for module in (predict, model, feedback, admin):
-        app.include_router(module.router)
+    routers = [module.router for module in (predict, model, feedback, admin)]
+    for router in routers:
+        app.include_router(router)
     _install_error_handlers(app)
-    endpoints = {route.path for route in app.routes}  # type: ignore[attr-defined]
+    endpoints = {route.path for router in routers for route in router.routes}  # type: ignore[attr-defined]
     app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics, endpoints=lambda: endpoints)
     return app

@@ -89,6 +89,8 @@ class ClassifierRuntime:
         self._tokenizer = tokenizer
         tokenizer.no_padding()  # padding is per bucket, below
         tokenizer.enable_truncation(max_length)
+        self._counter = Tokenizer.from_str(tokenizer.to_str())
+        self._counter.no_truncation()
         pad_id = tokenizer.padding["pad_id"] if tokenizer.padding else None
         self._pad_id = pad_id if pad_id is not None else (tokenizer.token_to_id("[PAD]") or 0)
         self._inputs = {i.name: (np.int32 if "int32" in i.type else np.int64) for i in session.get_inputs()}
@@ -104,7 +106,7 @@ class ClassifierRuntime:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts before truncation (for rejecting over-long texts)."""
-        return [len(e.ids) + sum(len(o.ids) for o in e.overflowing) for e in self._tokenizer.encode_batch(list(texts))]
+        return [len(e.ids) for e in self._counter.encode_batch(list(texts))]
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Classify texts (one batch): tokenize, run each length bucket, softmax; order preserved."""
