@@ -1,0 +1,42 @@
+"""The MLflow Model Registry side of sftops: register, promotion gate, audit trail, promote/rollback, resolve.
+
+Importing this package pulls in neither torch nor transformers (the server uses
+`resolve_model` and `download_bundle`); only `register_model` loads them, lazily.
+"""
+
+from ._audit import AuditEntry, audit_history, champion_stack, current_actor
+from ._bundle import check_bundle, fetch_bundle
+from ._client import CHALLENGER, CHAMPION, registry_client
+from ._gate import GateScores, TestSplit, apply_gate, decide, score_against_champion
+from ._manual import promote, rollback
+from ._register import Registration, register_model
+from ._resolve import ResolvedModel, download_bundle, parse_model_ref, resolve_model
+from ._scoring import BundleScore, predict_bundle, score_bundle
+
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "AuditEntry",
+    "BundleScore",
+    "GateScores",
+    "Registration",
+    "ResolvedModel",
+    "TestSplit",
+    "apply_gate",
+    "audit_history",
+    "champion_stack",
+    "check_bundle",
+    "current_actor",
+    "decide",
+    "download_bundle",
+    "fetch_bundle",
+    "parse_model_ref",
+    "predict_bundle",
+    "promote",
+    "register_model",
+    "registry_client",
+    "resolve_model",
+    "rollback",
+    "score_against_champion",
+    "score_bundle",
+]

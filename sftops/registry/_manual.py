@@ -1,0 +1,59 @@
+"""Manual control of `champion`: promote a chosen version, or roll back to the previous champion; both audited."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..exceptions import RegistryError
+from ._audit import AuditEntry, audit_history, champion_stack, record
+from ._bundle import check_bundle
+from ._client import CHAMPION, get_version, registry_errors, require_model, version_by_alias
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+def promote(client: "MlflowClient", name: str, version: str | int, reason: str) -> AuditEntry:
+    """Make `version` the champion (after checking its bundle is complete), recording who and why."""
+    require_model(client, name)
+    target = get_version(client, name, version)
+    check_bundle(client, target)
+    before = version_by_alias(client, name, CHAMPION)
+    before_v = str(before.version) if before else None
+    with registry_errors(f"set alias {CHAMPION!r} on {name!r} version {target.version}"):
+        client.set_registered_model_alias(name, CHAMPION, str(target.version))
+    return record(
+        client,
+        AuditEntry(
+            action="promote", trigger="manual", model=name, version=str(target.version), decision="promoted",
+            reason=reason, champion_before=before_v, champion_after=str(target.version),
+        ),
+    )
+
+
+def rollback(client: "MlflowClient", name: str, reason: str) -> AuditEntry:
+    """Move `champion` back to the champion before the current one, as the audit trail recorded it."""
+    require_model(client, name)
+    current = version_by_alias(client, name, CHAMPION)
+    if current is None:
+        raise RegistryError(f"model {name!r} has no champion to roll back from; set one with `sftops promote`")
+    stack = champion_stack(audit_history(client, name))
+    current_v = str(current.version)
+    if not stack or stack[-1] != current_v:
+        raise RegistryError(
+            f"champion of {name!r} (version {current_v}) was not set by sftops, so its predecessor is unknown; "
+            f"use `sftops promote {name} VERSION --reason ...`"
+        )
+    if len(stack) < 2:
+        raise RegistryError(f"model {name!r} has had no champion before version {current_v}; nothing to roll back to")
+    previous = get_version(client, name, stack[-2])
+    check_bundle(client, previous)
+    with registry_errors(f"set alias {CHAMPION!r} on {name!r} version {previous.version}"):
+        client.set_registered_model_alias(name, CHAMPION, str(previous.version))
+    return record(
+        client,
+        AuditEntry(
+            action="rollback", trigger="manual", model=name, version=str(previous.version), decision="rolled_back",
+            reason=reason, champion_before=current_v, champion_after=str(previous.version),
+        ),
+    )
