@@ -1,0 +1,132 @@
+"""The drift reference kept in a serving bundle: what the training split looks like to the exported model.
+
+Written by `sftops export` (drift_reference.json plus one embeddings .npy per
+ONNX variant, because int8 embeddings differ from fp32 ones) and read by the
+server, so only pydantic and numpy here: no torch, no transformers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..exceptions import RegistryError
+
+if TYPE_CHECKING:
+    from ._profile import ReferenceProfile
+
+DRIFT_REFERENCE_FILE = "drift_reference.json"
+
+
+class DriftReference(BaseModel):
+    """Samples and counts from the training split, as the bundle's model and tokenizer.json see them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal[1] = 1
+    split: str = "train"
+    n: int = Field(description="texts sampled from the split")
+    labels: list[str]
+    max_length: int
+    label_counts: list[int] = Field(description="predicted-label counts (fp32 model), in label-id order")
+    true_label_counts: list[int] = Field(description="gold-label counts of the same sample")
+    confidences: list[float] = Field(description="max class probability per sampled text (fp32 model)")
+    token_lengths: list[int] = Field(
+        description="tokens per text as the bundle's tokenizer.json encodes it (special tokens in, truncated at max_length)"
+    )
+    unknown_texts: int = Field(description="texts holding at least one unknown token")
+    unknown_tokens: int = Field(description="unknown tokens over all sampled texts")
+    total_tokens: int
+    unk_token_id: int | None
+    embedding_dim: int
+    embeddings_files: dict[str, str] = Field(
+        description="variant name -> .npy of float16 pooled embeddings (n, embedding_dim) computed by that variant"
+    )
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / DRIFT_REFERENCE_FILE
+        path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path, file: str = DRIFT_REFERENCE_FILE) -> "DriftReference":
+        """Read a bundle's drift reference; a missing or malformed file is a RegistryError."""
+        path = Path(folder) / file
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise RegistryError(f"{path}: bundle has no drift reference; re-export the model (`sftops export`)") from None
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise RegistryError(f"{path}: malformed drift reference ({exc}); re-export the model") from None
+
+    def embeddings(self, folder: str | Path, variant: str) -> np.ndarray:
+        """The (n, embedding_dim) float32 reference embeddings computed by `variant` (fp32 if it has none)."""
+        file = self.embeddings_files.get(variant) or self.embeddings_files.get("fp32")
+        if file is None:
+            raise RegistryError(f"drift reference has embeddings for {sorted(self.embeddings_files)}, not {variant!r}")
+        try:
+            array = np.load(Path(folder) / file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"{Path(folder) / file}: unreadable drift embeddings ({exc}); re-export the model") from None
+        if array.shape != (self.n, self.embedding_dim):
+            raise RegistryError(f"{file}: shape {array.shape}, expected {(self.n, self.embedding_dim)}; re-export the model")
+        return array.astype(np.float32)
+
+    def profile(self, folder: str | Path, variant: str) -> "ReferenceProfile":
+        """The drift monitor's `ReferenceProfile` for a server running `variant`."""
+        from ._profile import ReferenceProfile
+
+        return ReferenceProfile(
+            embeddings=self.embeddings(folder, variant),
+            label_counts=np.asarray(self.label_counts),
+            confidences=np.asarray(self.confidences),
+            token_lengths=np.asarray(self.token_lengths),
+            unknown_hits=self.unknown_texts,
+            unknown_trials=self.n,
+            unknown_unit="text",
+        )
+
+
+def build_reference(
+    *,
+    token_ids: Sequence[Sequence[int]],
+    unk_token_id: int | None,
+    logits: np.ndarray,
+    true_labels: Sequence[int],
+    embeddings: dict[str, np.ndarray],
+    labels: Sequence[str],
+    max_length: int,
+    folder: str | Path,
+) -> DriftReference:
+    """Summarise a training sample and write its embeddings (one float16 .npy per variant) into `folder`."""
+    k = len(labels)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    unknown = [sum(1 for t in ids if t == unk_token_id) for ids in token_ids]
+    files = {}
+    for variant, array in embeddings.items():
+        files[variant] = f"drift_embeddings.{variant}.npy"
+        np.save(Path(folder) / files[variant], np.asarray(array, dtype=np.float16), allow_pickle=False)
+    dims = {np.shape(a)[1] for a in embeddings.values()}
+    if len(dims) != 1:
+        raise ValueError(f"variants disagree on embedding size: {dims}")
+    return DriftReference(
+        n=len(token_ids),
+        labels=list(labels),
+        max_length=max_length,
+        label_counts=np.bincount(probs.argmax(axis=1), minlength=k).tolist(),
+        true_label_counts=np.bincount(np.asarray(true_labels, dtype=int), minlength=k).tolist(),
+        confidences=[round(float(p), 5) for p in probs.max(axis=1)],
+        token_lengths=[len(ids) for ids in token_ids],
+        unknown_texts=sum(1 for u in unknown if u),
+        unknown_tokens=sum(unknown),
+        total_tokens=sum(len(ids) for ids in token_ids),
+        unk_token_id=unk_token_id,
+        embedding_dim=dims.pop(),
+        embeddings_files=files,
+    )

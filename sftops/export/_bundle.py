@@ -1,0 +1,209 @@
+"""Export a trained model folder to a complete serving bundle (models/onnx/), or fail and write nothing.
+
+Steps: export fp32 ONNX -> parity gate on test examples -> build variants and
+measure each one's test macro-F1, agreement and speed against PyTorch -> drift
+reference from the training split -> tokenizer, label map and manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..bundle import BundleManifest, VariantInfo
+from ..config import ExportConfig
+from ..data.labels import LabelMap
+from ..data.prepared import PreparedData
+from ..drift.reference import DriftReference, build_reference
+from ..evaluation import classification_metrics
+from ..exceptions import ExportError, ModelError
+from ..paths import LABEL_MAP_FILE
+from ._onnx import export_onnx
+from ._parity import Parity, check_parity, compare
+from ._runtime import Outputs, ort_forward, ort_session, run_batches, torch_forward
+from ._tokenizer import save_serving_tokenizer
+from ._variants import VARIANT_DEVICES, VARIANT_FILES, build_variant
+from ._wrapper import graph_inputs, load_classifier, with_embedding
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """One variant measured on the test split against PyTorch."""
+
+    name: str
+    info: VariantInfo
+    parity: Parity
+    samples_per_s: float
+
+
+@dataclass
+class ExportReport:
+    """What export wrote and measured: the manifest, PyTorch's test macro-F1 and every variant."""
+
+    folder: Path
+    manifest: BundleManifest
+    torch_macro_f1: float
+    torch_samples_per_s: float
+    n_test: int
+    parity: Parity
+    variants: dict[str, VariantResult] = field(default_factory=dict)
+    drift: DriftReference | None = None
+
+    def metrics(self) -> dict[str, float | int | bool | None]:
+        """Flat metrics for metrics/export.json and MLflow (`<variant>.<metric>`)."""
+        out: dict[str, float | int | bool | None] = {
+            "torch.macro_f1": self.torch_macro_f1,
+            "torch.samples_per_s": self.torch_samples_per_s,
+            "n_test": self.n_test,
+            "parity.max_abs_diff": self.parity.max_abs_diff,
+            "parity.embedding_max_abs_diff": self.parity.embedding_max_abs_diff,
+            "parity.argmax_agreement": self.parity.argmax_agreement,
+            "parity.n": self.parity.n,
+        }
+        for name, result in self.variants.items():
+            info = result.info
+            out.update({
+                f"{name}.macro_f1": info.macro_f1,
+                f"{name}.f1_delta": info.f1_delta,
+                f"{name}.max_abs_diff": info.max_abs_diff,
+                f"{name}.argmax_agreement": info.argmax_agreement,
+                f"{name}.samples_per_s": result.samples_per_s,
+                f"{name}.speedup_vs_torch": result.samples_per_s / self.torch_samples_per_s,
+                f"{name}.published": info.published,
+            })
+        return out
+
+
+def _macro_f1(y_true: np.ndarray, outputs: Outputs, label_map: LabelMap) -> float:
+    return float(classification_metrics(y_true, outputs.predictions, label_map)["macro_f1"])
+
+
+def _check_labels(model_dir: Path, data: PreparedData) -> LabelMap:
+    label_map = LabelMap.load(model_dir / LABEL_MAP_FILE)
+    if label_map != data.label_map:
+        raise ExportError(
+            f"{model_dir} was trained on labels {list(label_map.names)} but the prepared data has "
+            f"{list(data.label_map.names)}; rerun `sftops train` (or `dvc repro`)"
+        )
+    return label_map
+
+
+def publish_reason(name: str, info: VariantInfo, speed: float, fp32_speed: float, cfg: ExportConfig) -> str | None:
+    """Why variant `name` must not be published (too much F1 lost, or a CPU variant no faster than fp32), else None."""
+    if info.f1_delta is not None and -info.f1_delta > cfg.max_f1_drop:
+        return f"loses {-info.f1_delta:.4f} test macro-F1 vs PyTorch (> export.max_f1_drop {cfg.max_f1_drop:g})"
+    if cfg.require_speedup and VARIANT_DEVICES[name] == "cpu" and speed <= fp32_speed:
+        return f"not faster than fp32 ONNX on this CPU ({speed:.0f} vs {fp32_speed:.0f} samples/s)"
+    return None
+
+
+def export_bundle(
+    model_dir: str | Path, data: PreparedData, cfg: ExportConfig, *, max_length: int, target: str | Path
+) -> ExportReport:
+    """Export `model_dir` into the serving bundle `target`; on any failure raise and leave `target` untouched."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise ModelError(f"{model_dir}: no trained model here; run `sftops train` (or `dvc repro train`) first")
+    from ..modeling import load_tokenizer
+
+    label_map = _check_labels(model_dir, data)
+    tokenizer = load_tokenizer(model_dir)
+    model = load_classifier(model_dir)
+    names = graph_inputs(tokenizer)
+    wrapper = with_embedding(model, names)
+
+    test = data.test if cfg.eval_samples is None else data.test.head(cfg.eval_samples)
+    if test.empty:
+        raise ExportError("the test split is empty; export needs test examples for the parity gate")
+    texts, y_true = test["text"].astype(str).tolist(), test["label"].to_numpy(dtype=int)
+    n_parity = min(cfg.parity_samples, len(texts))
+
+    def run(forward, some_texts):
+        return run_batches(forward, tokenizer, some_texts, names, max_length=max_length, batch_size=cfg.batch_size)
+
+    with atomic_path(target) as tmp:
+        tmp.mkdir()
+        fp32_path = export_onnx(wrapper, tokenizer, names, tmp / VARIANT_FILES["fp32"], opset=cfg.opset)
+        fp32_forward = ort_forward(ort_session(fp32_path))
+        torch_parity = run(torch_forward(wrapper), texts[:n_parity])
+        parity = compare(torch_parity, run(fp32_forward, texts[:n_parity]))
+        check_parity(parity, atol=cfg.parity_atol, min_agreement=cfg.min_argmax_agreement)
+        log.info("parity ok on %d test examples: max |diff| %.2g, agreement %.4f", parity.n, parity.max_abs_diff, parity.argmax_agreement)
+
+        reference = run(torch_forward(wrapper), texts)
+        torch_f1 = _macro_f1(y_true, reference, label_map)
+        report = ExportReport(
+            folder=Path(target), manifest=None, torch_macro_f1=torch_f1,  # type: ignore[arg-type]
+            torch_samples_per_s=len(texts) / reference.seconds, n_test=len(texts), parity=parity,
+        )
+        sessions = {}
+        cfg_model = model.config
+        for name in ["fp32", *cfg.variants]:
+            path = fp32_path if name == "fp32" else build_variant(
+                name, fp32_path, tmp, num_heads=cfg_model.num_attention_heads, hidden_size=cfg_model.hidden_size
+            )
+            forward = ort_forward(ort_session(path))
+            run(forward, texts[: cfg.batch_size])  # warm-up, so speed excludes session start
+            outputs = run(forward, texts)
+            f1 = _macro_f1(y_true, outputs, label_map)
+            variant_parity = compare(reference, outputs)
+            info = VariantInfo(
+                file=path.name, device=VARIANT_DEVICES[name], macro_f1=f1, f1_delta=f1 - torch_f1,
+                max_abs_diff=variant_parity.max_abs_diff, argmax_agreement=variant_parity.argmax_agreement,
+            )
+            speed = len(texts) / outputs.seconds
+            fp32_speed = report.variants["fp32"].samples_per_s if name != "fp32" else speed
+            reason = publish_reason(name, info, speed, fp32_speed, cfg)
+            if reason:
+                info = info.model_copy(update={"published": False, "reason": reason})
+            report.variants[name] = VariantResult(name, info, variant_parity, speed)
+            if info.published:
+                sessions[name] = forward
+            log.info("%s: macro-F1 %.4f (%+.4f), agreement %.4f, %.0f samples/s%s", name, f1, f1 - torch_f1,
+                     variant_parity.argmax_agreement, speed, f" -- not published: {reason}" if reason else "")
+
+        tokenizer_file = save_serving_tokenizer(tokenizer, tmp, max_length=max_length)
+        label_map.save(tmp / LABEL_MAP_FILE)
+        report.drift = _drift_reference(data, cfg, tmp, tokenizer_file, run, sessions, label_map, max_length)
+        report.manifest = BundleManifest(
+            max_length=max_length, inputs=names, labels=list(label_map.names),
+            variants={name: result.info for name, result in report.variants.items()},
+        )
+        report.manifest.save(tmp)
+        BundleManifest.load(tmp)  # the same check the server makes
+        for name, result in report.variants.items():
+            if not result.info.published:  # keep the bundle small: unpublished files are not shipped
+                (tmp / result.info.file).unlink(missing_ok=True)
+        shutil.rmtree(tmp / ".cache", ignore_errors=True)
+    log.info("serving bundle written to %s", target)
+    return report
+
+
+def _drift_reference(data, cfg, folder, tokenizer_file, run, sessions, label_map, max_length) -> DriftReference:
+    from tokenizers import Tokenizer
+
+    train = data.train.sample(n=min(cfg.drift_samples, len(data.train)), random_state=0)
+    texts = train["text"].astype(str).tolist()
+    outputs = {name: run(forward, texts) for name, forward in sessions.items()}
+    serving_tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    encodings = serving_tokenizer.encode_batch(texts)
+    reference = build_reference(
+        token_ids=[e.ids for e in encodings],
+        unk_token_id=serving_tokenizer.token_to_id(serving_tokenizer.model.unk_token)
+        if getattr(serving_tokenizer.model, "unk_token", None) else None,
+        logits=outputs["fp32"].logits,
+        true_labels=train["label"].to_numpy(dtype=int),
+        embeddings={name: out.embedding for name, out in outputs.items()},
+        labels=label_map.names,
+        max_length=max_length,
+        folder=folder,
+    )
+    reference.save(folder)
+    return reference
