@@ -188,3 +188,28 @@ def _registry_snapshot(url: str, name: str) -> dict:
     versions = client.search_model_versions(f"name='{name}'")
     return {"aliases": dict(model.aliases), "tags": dict(model.tags),
             "versions": {v.version: dict(v.tags) for v in versions}}
+
+
+@pytest.fixture(scope="session")
+def bundle_version():
+    """A factory: register `bundle` as a new version of `name` quickly (bundle only, no transformers model)."""
+
+    def create(url: str, name: str, bundle: Path) -> str:
+        import mlflow
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        from sftops.bundle import BUNDLE_ARTIFACT_PATH
+
+        client = MlflowClient(url)
+        try:
+            client.create_registered_model(name)
+        except MlflowException:
+            pass
+        mlflow.set_tracking_uri(url)
+        with mlflow.start_run() as run:
+            mlflow.log_artifacts(str(bundle), BUNDLE_ARTIFACT_PATH)
+        source = f"runs:/{run.info.run_id}/{BUNDLE_ARTIFACT_PATH}"
+        return str(client.create_model_version(name, source, run_id=run.info.run_id).version)
+
+    return create

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,51 @@ def test_every_gate_decision_is_in_the_audit_trail(scenario: dict, mlflow_server
     assert version3["sftops.decision"] == "rejected"
     assert version3["sftops.decision_trigger"] == "retrain"
     assert AuditEntry.model_validate_json(version3["sftops.audit.000003"]) == rejected
+
+
+def _paths(root: Path) -> dict:
+    return {"model_dir": root / "models/model", "eval_file": root / "metrics/eval.json",
+            "prepared_dir": root / "data/prepared", "project_dir": root}
+
+
+def test_corrupt_challenger_onnx_changes_nothing(server, tiny_project, project_params, registry_snapshot,
+                                                 bundle_version, tmp_path) -> None:
+    from sftops.exceptions import RegistryError
+    from sftops.registry import promote, registry_client
+
+    name = "reg-corrupt-challenger"
+    bundle_version(server, name, tiny_project.good_bundle)
+    promote(registry_client(server), name, 1, "baseline")
+    corrupt = shutil.copytree(tiny_project.good_bundle, tmp_path / "corrupt")
+    (corrupt / "model.onnx").write_bytes(b"\x08\x07 not a protobuf" * 100)
+    before = registry_snapshot(server, name)
+    with pytest.raises(RegistryError, match=r"corrupt/model.onnx: ONNX Runtime cannot load this model"):
+        register_model(project_params(server, name), bundle_dir=corrupt, **_paths(tiny_project.root))
+    assert registry_snapshot(server, name) == before
+
+
+def test_unscorable_champion_blocks_registration(server, tiny_project, project_params, registry_snapshot,
+                                                 bundle_version, tmp_path) -> None:
+    from sftops.exceptions import RegistryError
+    from sftops.registry import promote, registry_client
+
+    name = "reg-corrupt-champion"
+    corrupt = shutil.copytree(tiny_project.good_bundle, tmp_path / "corrupt")
+    (corrupt / "model.onnx").write_bytes(b"garbage")
+    bundle_version(server, name, corrupt)
+    promote(registry_client(server), name, 1, "a broken champion")
+    before = registry_snapshot(server, name)
+    with pytest.raises(RegistryError, match=r"cannot score the current champion \(version 1\).*Nothing was registered"):
+        register_model(project_params(server, name), bundle_dir=tiny_project.good_bundle, **_paths(tiny_project.root))
+    assert registry_snapshot(server, name) == before
+
+
+def test_unreachable_registry_fails_before_any_work(tiny_project, project_params, monkeypatch) -> None:
+    from sftops.exceptions import TrackingError
+    from sftops.testing.servers import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    with pytest.raises(TrackingError, match="unreachable"):
+        register_model(project_params(url, "x"), bundle_dir=tiny_project.good_bundle, **_paths(tiny_project.root))
+
