@@ -53,6 +53,11 @@ class DataConfig(Section):
     labels: list[str] | None = Field(
         None, description="Label order (ids 0..K-1); null = sorted label names, which is stable."
     )
+    extra_sources: list[str] = Field(
+        default_factory=list,
+        description="More files (or glob patterns) with the same columns, appended to `source` before cleaning; "
+        "a pattern matching nothing adds nothing (sftops retrain writes its feedback file here).",
+    )
     seed: int = 42
     split: SplitFractions = SplitFractions()
     max_samples: SplitCaps = SplitCaps()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pandas as pd
 from ..config import DataConfig
 from ..defaults import BUILTIN_TWEETS, builtin_tweets_file
 from ..exceptions import DataError
-from .encoding import decode_bytes
+from .encoding import decode_bytes, repair_text
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,36 @@ def _read_datasets_folder(path: Path) -> pd.DataFrame:
 
 
 def load_source(cfg: DataConfig) -> RawData:
-    """Read `data.source` into a frame with `text` and `label` string columns."""
-    if cfg.source == BUILTIN_TWEETS:
+    """Read `data.source`, then each of `data.extra_sources`, into one frame with `text` and `label` string columns."""
+    main = _load_one(cfg.source, cfg)
+    extra_paths = [path for pattern in cfg.extra_sources for path in _expand(pattern)]
+    if not extra_paths:
+        return main
+    frame = main.frame
+    if main.tweets_mojibake:  # repair the builtin corpus now, so its mojibake rules never touch the other rows
+        frame = frame.assign(text=[repair_text(t, tweets_mojibake=True)[0] for t in frame["text"]])
+    extras = [_load_one(str(path), cfg) for path in extra_paths]
+    return RawData(
+        pd.concat([frame, *(e.frame for e in extras)], ignore_index=True),
+        source=" + ".join([main.source, *(e.source for e in extras)]),
+        fallback_lines=main.fallback_lines + sum(e.fallback_lines for e in extras),
+        tweets_mojibake=False,
+    )
+
+
+def _expand(pattern: str) -> list[Path]:
+    """A glob pattern's matches (possibly none), or the path itself (which must then exist)."""
+    if glob.has_magic(pattern):
+        return sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern)))
+    return [Path(pattern).expanduser()]
+
+
+def _load_one(source: str, cfg: DataConfig) -> RawData:
+    """Read one source into a frame with `text` and `label` string columns."""
+    if source == BUILTIN_TWEETS:
         path, suffix, fallback, tweets = builtin_tweets_file(), ".csv", "mac_roman", True
     else:
-        path = Path(cfg.source).expanduser()
+        path = Path(source).expanduser()
         suffix, fallback, tweets = path.suffix.lower(), "cp1252", False
         if not path.exists():
             raise DataError(f"data.source: {path} does not exist; give a CSV, JSON Lines, Parquet file or a datasets folder")
@@ -83,4 +110,4 @@ def load_source(cfg: DataConfig) -> RawData:
         "text": frame[cfg.text_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)),
         "label": frame[cfg.label_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()),
     })
-    return RawData(out, source=str(cfg.source), fallback_lines=fallback_lines, tweets_mojibake=tweets)
+    return RawData(out, source=str(source), fallback_lines=fallback_lines, tweets_mojibake=tweets)

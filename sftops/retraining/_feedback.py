@@ -1,0 +1,64 @@
+"""Turn the server's labelled feedback into a dataset file the prepare stage reads (`data.extra_sources`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..atomic import atomic_path
+from ..config import DataConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MergedFeedback:
+    """What went into the feedback file: rows written, rows refused for an unknown label, the time cut-off."""
+
+    path: Path
+    rows: int
+    unknown_label: int
+    cutoff: float
+
+
+def count_new_feedback(db: str | Path, since: float) -> int:
+    """Labelled texts stored at or after `since` (0 when the store does not exist yet)."""
+    if not Path(db).is_file():
+        return 0
+    from serving.feedback_store import FeedbackStore
+
+    store = FeedbackStore(db)
+    try:
+        return store.count_since(since)
+    finally:
+        store.close()
+
+
+def merge_feedback(db: str | Path, out: str | Path, data: DataConfig, labels: list[str] | None, *, now: float) -> MergedFeedback:
+    """Write every stored feedback row (oldest first) as a CSV with the dataset's column names, atomically.
+
+    The file holds all feedback ever received, so its content (and DVC's hash of it) only
+    changes when new feedback arrives; dedup across sources is the prepare stage's job.
+    """
+    rows: list[tuple[str, str]] = []
+    if Path(db).is_file():
+        from serving.feedback_store import FeedbackStore
+
+        store = FeedbackStore(db)
+        try:
+            rows = [(f.text, f.label) for f in store.export(0.0) if f.created < now]
+        finally:
+            store.close()
+    known = set(labels) if labels else None
+    kept = [(t, l) for t, l in rows if known is None or l in known]
+    if kept:  # no file rather than an empty one: an empty extra source would be a data error
+        frame = pd.DataFrame(kept, columns=[data.text_column, data.label_column])
+        with atomic_path(out) as tmp:
+            frame.to_csv(tmp, index=False)
+    if len(rows) != len(kept):
+        log.warning("feedback: %d rows with a label outside %s were left out", len(rows) - len(kept), sorted(known or []))
+    log.info("feedback: %d labelled texts written to %s", len(kept), out)
+    return MergedFeedback(Path(out), len(kept), len(rows) - len(kept), now)

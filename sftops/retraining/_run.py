@@ -1,0 +1,231 @@
+"""One retrain: check triggers, take the lock, merge feedback, run the pipeline, record everything in MLflow.
+
+Never called in a request path: `sftops retrain` (cron, or a subprocess the server starts)
+runs it. The champion only moves through the register stage's promotion gate, so any
+failure (bad data, a crash, a worse model) leaves the serving champion in place.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Params
+from ..exceptions import ConfigError
+from ..paths import META_FILE, REGISTRATION_FILE
+from ._feedback import count_new_feedback, merge_feedback
+from ._lock import RetrainLock, is_locked
+from ._state import LOCK_FILE, RetrainState, load_drift_status, load_state, save_state
+from ._triggers import Trigger, due_triggers
+
+log = logging.getLogger(__name__)
+_LOG_TAIL = 2000
+
+
+@dataclass
+class RetrainResult:
+    """What a `retrain` call did: skipped, dry_run, promoted, rejected, unchanged or failed."""
+
+    status: str
+    triggers: list[Trigger] = field(default_factory=list)
+    message: str = ""
+    run_id: str | None = None
+    model_version: str | None = None
+    decision: str | None = None
+
+
+def _check_wiring(params: Params, project_dir: Path) -> None:
+    feedback = params.drift.retrain.feedback_file
+    if not any(fnmatch.fnmatch(feedback, pattern) or Path(pattern) == Path(feedback) for pattern in params.data.extra_sources):
+        raise ConfigError(
+            f"drift.retrain.feedback_file ({feedback}) is not listed in data.extra_sources "
+            f"({params.data.extra_sources}); add it there or feedback never reaches training"
+        )
+
+
+def _labels(project_dir: Path) -> list[str] | None:
+    try:
+        return list(json.loads((project_dir / META_FILE).read_text())["label_map"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _triggers_now(params: Params, project_dir: Path, state: RetrainState, now: float) -> tuple[list[Trigger], int]:
+    cfg = params.drift.retrain
+    new = count_new_feedback(project_dir / params.serve.feedback_db, state.feedback_cutoff)
+    fired = due_triggers(cfg, state, now=now, new_feedback=new, drift_status=load_drift_status(project_dir / cfg.state_dir))
+    return fired, new
+
+
+def retrain(
+    params: Params,
+    *,
+    project_dir: str | Path = ".",
+    reason: str | None = None,
+    force: bool = False,
+    dry_run: bool = False,
+    context: dict[str, Any] | None = None,
+) -> RetrainResult:
+    """Retrain if a trigger fires (or `force`); only one process at a time gets past the lock."""
+    project_dir = Path(project_dir).resolve()
+    cfg = params.drift.retrain
+    state_dir = project_dir / cfg.state_dir
+    _check_wiring(params, project_dir)
+    fired, new_feedback = _triggers_now(params, project_dir, load_state(state_dir), time.time())
+    if force:
+        fired = [Trigger(reason or "manual", {"forced": True, **(context or {})}), *fired]
+    if dry_run:
+        busy = " (a retrain is running now)" if is_locked(state_dir / LOCK_FILE) else ""
+        names = ", ".join(t.reason for t in fired) or "none"
+        return RetrainResult("dry_run", fired, f"triggers firing: {names}; new feedback: {new_feedback}{busy}")
+    if not fired:
+        return RetrainResult("skipped", [], f"no trigger fired (new feedback: {new_feedback}); use --force to retrain anyway")
+    with RetrainLock(state_dir / LOCK_FILE) as lock:
+        state = load_state(state_dir)
+        if not force:  # another process may have retrained while we waited: decide again under the lock
+            fired, new_feedback = _triggers_now(params, project_dir, state, time.time())
+            if not fired:
+                return RetrainResult("skipped", [], "a concurrent retrain already handled the trigger")
+        return _locked_retrain(params, project_dir, state, fired, lock, reason or fired[0].reason)
+
+
+def _locked_retrain(
+    params: Params, project_dir: Path, state: RetrainState, fired: list[Trigger], lock: RetrainLock, reason: str
+) -> RetrainResult:
+    import mlflow
+
+    from ..tracking import connect, lineage_tags
+
+    cfg = params.drift.retrain
+    state_dir = project_dir / cfg.state_dir
+    started = time.time()
+    state = state.model_copy(update={
+        "status": "running", "reason": reason, "message": None, "started_at": started, "finished_at": None,
+        "pid": os.getpid(), "run_id": None, "model_version": None, "decision": None,
+    })
+    save_state(state_dir, state)
+    connect(params.tracking)
+    result = RetrainResult("failed", fired)
+    run = mlflow.start_run(run_name=f"retrain-{reason}", tags={
+        **lineage_tags(params, cwd=project_dir), "sftops.kind": "retrain", "sftops.retrain.reason": reason,
+        "sftops.retrain.triggers": ",".join(t.reason for t in fired),
+    })
+    result.run_id = run.info.run_id
+    state = state.model_copy(update={"run_id": run.info.run_id})
+    save_state(state_dir, state)
+    try:
+        mlflow.log_dict({"triggers": [{"reason": t.reason, **t.detail} for t in fired]}, "retrain/triggers.json")
+        merged = merge_feedback(
+            project_dir / params.serve.feedback_db, project_dir / cfg.feedback_file, params.data,
+            _labels(project_dir), now=started,
+        )
+        mlflow.log_metrics({"feedback_rows": merged.rows, "feedback_unknown_label": merged.unknown_label})
+        rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock.fd, cfg.timeout_s)
+        mlflow.log_artifact(str(state_dir / "retrain.log"), "retrain")
+        if rc != 0:
+            result.message = f"{' '.join(cfg.command)} exited {rc}; the champion is unchanged. Last output:\n{tail}"
+        else:
+            _read_registration(project_dir, started, result)
+            _link_version(params, result)
+    except BaseException as exc:  # KeyboardInterrupt/SIGTERM too: record the failure, then re-raise
+        result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+        _finish(state_dir, state, result, merged_cutoff=None)
+        mlflow.set_tags({"sftops.retrain.outcome": "failed", "sftops.retrain.message": result.message[:5000]})
+        mlflow.end_run("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
+    mlflow.set_tags({"sftops.retrain.outcome": result.status, "sftops.retrain.message": result.message[:5000]})
+    if result.model_version:
+        mlflow.set_tags({"sftops.retrain.model_version": result.model_version, "sftops.retrain.decision": result.decision or ""})
+    mlflow.end_run("FAILED" if result.status == "failed" else "FINISHED")
+    _finish(state_dir, state, result, merged_cutoff=None if result.status == "failed" else merged.cutoff)
+    return result
+
+
+def _run_pipeline(command: list[str], cwd: Path, state_dir: Path, lock_fd: int, timeout: float) -> tuple[int, str]:
+    """Run the pipeline in its own process group, keeping the lock alive in it; stop the group if we stop."""
+    env = {**os.environ, "SFTOPS_TRIGGER": "retrain"}
+    env.pop("MLFLOW_RUN_ID", None)
+    log_path = state_dir / "retrain.log"
+    log.info("retrain: running %s in %s (log: %s)", " ".join(command), cwd, log_path)
+    with open(log_path, "w", encoding="utf-8") as out:
+        try:
+            proc = subprocess.Popen(
+                command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                pass_fds=(lock_fd,),
+            )
+        except OSError as exc:
+            return 127, f"cannot start {command[0]}: {exc}"
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(proc)
+            return -1, f"timed out after {timeout:.0f}s (drift.retrain.timeout_s)"
+        except BaseException:
+            _stop_group(proc)
+            raise
+    tail = log_path.read_text(encoding="utf-8", errors="replace")[-_LOG_TAIL:]
+    return rc, tail
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _read_registration(project_dir: Path, started: float, result: RetrainResult) -> None:
+    path = project_dir / REGISTRATION_FILE
+    if not path.is_file() or path.stat().st_mtime < started:
+        result.status = "unchanged"
+        result.message = "the pipeline was up to date: no new version was registered"
+        return
+    from ..registry import Registration
+
+    reg = Registration.model_validate_json(path.read_text(encoding="utf-8"))
+    result.model_version, result.decision = reg.version, reg.decision
+    result.status = "promoted" if reg.decision == "promoted" else "rejected"
+    result.message = f"{reg.name} version {reg.version}: {reg.decision} ({reg.reason})"
+    import mlflow
+
+    mlflow.log_metrics({f"gate_{k}": v for k, v in reg.scores.items()})
+    mlflow.set_tags({"sftops.retrain.model_name": reg.name, "sftops.retrain.model_run_id": reg.run_id})
+
+
+def _link_version(params: Params, result: RetrainResult) -> None:
+    """Tag the registered version with the retrain run, so the link goes both ways."""
+    if not result.model_version or not result.run_id:
+        return
+    from mlflow import MlflowClient
+
+    try:
+        MlflowClient().set_model_version_tag(params.registry.model_name, result.model_version, "sftops.retrain_run_id", result.run_id)
+    except Exception as exc:  # the retrain itself succeeded; a missing back-link is only logged
+        log.warning("could not tag version %s with the retrain run: %s", result.model_version, exc)
+
+
+def _finish(state_dir: Path, state: RetrainState, result: RetrainResult, merged_cutoff: float | None) -> None:
+    now = time.time()
+    update: dict[str, Any] = {
+        "status": result.status, "message": result.message, "finished_at": now, "pid": None,
+        "model_version": result.model_version, "decision": result.decision,
+    }
+    if result.status != "failed":
+        update["last_success_at"] = now
+    if merged_cutoff is not None:
+        update["feedback_cutoff"] = merged_cutoff
+    save_state(state_dir, state.model_copy(update=update))

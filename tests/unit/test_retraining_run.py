@@ -1,0 +1,179 @@
+"""`sftops retrain` in a scratch project whose "pipeline" is a small script: outcomes, records, lock, kills.
+
+Real processes contend for the real lock and write to a real MLflow store; only `dvc repro`
+is replaced by a script, so each case takes seconds (the full loop is in tests/e2e).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from serving.feedback_store import FeedbackStore
+from sftops.config import load_params
+from sftops.retraining import is_locked, load_state, retrain, retrain_status
+
+PIPELINE = """
+import json, pathlib, sys, time
+count = pathlib.Path("pipeline_runs.txt")
+count.write_text((count.read_text() if count.exists() else "") + "run\\n")
+time.sleep(float(sys.argv[1]))
+if sys.argv[2] == "fail":
+    print("train: CUDA out of memory (simulated)")
+    sys.exit(3)
+pathlib.Path("models").mkdir(exist_ok=True)
+pathlib.Path("models/registration.json").write_text(json.dumps({
+    "name": "m", "version": "7", "run_id": "abc", "decision": sys.argv[2], "reason": "test",
+    "champion": "6", "metric": "macro_f1", "scores": {"challenger": 0.7, "champion": 0.6}}))
+"""
+
+
+def _project(root: Path, *, sleep: float = 0.0, decision: str = "promoted", min_feedback: int = 3) -> Path:
+    (root / "pipeline.py").write_text(PIPELINE)
+    params = {
+        "data": {"extra_sources": ["data/feedback/*.csv"]},
+        "serve": {"feedback_db": "feedback/feedback.db"},
+        "drift": {"retrain": {"command": [sys.executable, "pipeline.py", str(sleep), decision],
+                              "min_feedback": min_feedback, "cooldown_s": 3600}},
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    store = FeedbackStore(root / "feedback/feedback.db")
+    for i, label in enumerate(["positive", "negative", "neutral", "positive"]):
+        store.add(f"feedback text {i}", label)
+    store.close()
+    return root / "params.yaml"
+
+
+def _retrain_runs() -> list:
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])  # this test's store, not the last one connected
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments, "tags.`sftops.kind` = 'retrain'")
+
+
+def _cli(params: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sftops.cli", "retrain", "--params", params.name, *args], cwd=params.parent,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.1)
+
+
+def test_feedback_trigger_merges_feedback_runs_the_pipeline_and_records_the_version(tmp_path: Path) -> None:
+    params_file = _project(tmp_path)
+    result = retrain(load_params(params_file), project_dir=tmp_path)
+    assert result.status == "promoted" and result.model_version == "7" and result.decision == "promoted"
+    assert [t.reason for t in result.triggers] == ["feedback"]
+    merged = pd.read_csv(tmp_path / "data/feedback/feedback.csv")
+    assert list(merged.columns) == ["text", "sentiment"] and len(merged) == 4
+    (run,) = _retrain_runs()
+    assert run.info.status == "FINISHED" and run.info.run_id == result.run_id
+    assert run.data.tags["sftops.retrain.reason"] == "feedback"
+    assert run.data.tags["sftops.retrain.model_version"] == "7"
+    assert run.data.tags["sftops.retrain.model_run_id"] == "abc"
+    assert run.data.metrics["feedback_rows"] == 4 and run.data.metrics["gate_challenger"] == 0.7
+    state = load_state(tmp_path / "retrain")
+    assert state.status == "promoted" and state.feedback_cutoff >= state.started_at
+    # the feedback was consumed: a second call finds no trigger and runs nothing
+    assert retrain(load_params(params_file), project_dir=tmp_path).status == "skipped"
+    assert (tmp_path / "pipeline_runs.txt").read_text().count("run") == 1
+
+
+def test_a_failed_pipeline_keeps_the_feedback_pending_and_records_the_failure(tmp_path: Path) -> None:
+    params_file = _project(tmp_path, decision="fail")
+    result = retrain(load_params(params_file), project_dir=tmp_path, force=True, reason="manual")
+    assert result.status == "failed" and "exited 3" in result.message and "out of memory" in result.message
+    (run,) = _retrain_runs()
+    assert run.info.status == "FAILED" and run.data.tags["sftops.retrain.outcome"] == "failed"
+    status = retrain_status(tmp_path / "retrain")
+    assert status["status"] == "failed" and not status["running"]
+    assert load_state(tmp_path / "retrain").feedback_cutoff == 0.0  # still counts as new feedback
+
+
+def test_a_rejected_challenger_is_a_finished_run_with_the_decision(tmp_path: Path) -> None:
+    params_file = _project(tmp_path, decision="rejected")
+    result = retrain(load_params(params_file), project_dir=tmp_path)
+    assert result.status == "rejected" and result.model_version == "7"
+    (run,) = _retrain_runs()
+    assert run.info.status == "FINISHED" and run.data.tags["sftops.retrain.decision"] == "rejected"
+
+
+def test_two_concurrent_triggers_run_only_one_retrain(tmp_path: Path) -> None:
+    params_file = _project(tmp_path, sleep=3.0)
+    first, second = _cli(params_file), _cli(params_file)
+    outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
+    codes = sorted(p.returncode for p in (first, second))
+    assert (tmp_path / "pipeline_runs.txt").read_text().count("run") == 1, outputs
+    assert len(_retrain_runs()) == 1
+    # the loser either found the lock taken (75) or, coming second, found the trigger handled (0)
+    assert codes in ([0, 75], [0, 0]), outputs
+    assert any("another retrain is running" in o or "already handled" in o for o in outputs), outputs
+
+
+def test_sigterm_stops_the_pipeline_records_the_kill_and_frees_the_lock(tmp_path: Path) -> None:
+    params_file = _project(tmp_path, sleep=60.0)
+    proc = _cli(params_file, "--force")
+    _wait_for(lambda: (tmp_path / "pipeline_runs.txt").exists())
+    assert is_locked(tmp_path / "retrain/retrain.lock")
+    proc.send_signal(signal.SIGTERM)
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 130, out
+    assert not is_locked(tmp_path / "retrain/retrain.lock")
+    (run,) = _retrain_runs()
+    assert run.info.status == "KILLED", (out, run.data.tags)
+    assert retrain_status(tmp_path / "retrain")["status"] == "failed"
+
+
+def test_a_kill_9_leaves_a_recoverable_lock_and_a_later_retrain_succeeds(tmp_path: Path) -> None:
+    params_file = _project(tmp_path, sleep=60.0)
+    proc = _cli(params_file, "--force")
+    _wait_for(lambda: (tmp_path / "pipeline_runs.txt").exists())
+    state = load_state(tmp_path / "retrain")
+    assert state.status == "running" and state.pid == proc.pid
+    # the pipeline child keeps the lock after its parent dies; kill both, as a crash of the machine would
+    child = int(subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()[0])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert is_locked(tmp_path / "retrain/retrain.lock")  # the pipeline still runs, so no second retrain may start
+    os.kill(child, signal.SIGKILL)
+    _wait_for(lambda: not is_locked(tmp_path / "retrain/retrain.lock"), timeout=10)
+    status = retrain_status(tmp_path / "retrain")
+    assert status["status"] == "failed" and "interrupted" in status["message"]
+    params = yaml.safe_load(params_file.read_text())
+    params["drift"]["retrain"]["command"][2] = "0"
+    params_file.write_text(yaml.safe_dump(params))
+    assert retrain(load_params(params_file), project_dir=tmp_path, force=True).status == "promoted"
+
+
+def test_dry_run_reports_triggers_without_side_effects(tmp_path: Path) -> None:
+    params_file = _project(tmp_path)
+    result = retrain(load_params(params_file), project_dir=tmp_path, dry_run=True)
+    assert result.status == "dry_run" and "feedback" in result.message and "new feedback: 4" in result.message
+    assert not (tmp_path / "pipeline_runs.txt").exists() and not (tmp_path / "data/feedback").exists()
+
+
+def test_feedback_file_missing_from_extra_sources_is_a_config_error(tmp_path: Path) -> None:
+    params_file = _project(tmp_path)
+    params = yaml.safe_load(params_file.read_text())
+    params["data"]["extra_sources"] = []
+    params_file.write_text(yaml.safe_dump(params))
+    proc = _cli(params_file, "--force")
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 1
+    assert "drift.retrain.feedback_file (data/feedback/feedback.csv) is not listed in data.extra_sources" in out
