@@ -1,0 +1,101 @@
+"""Export of the real MiniLM (head fitted in seconds) through real ONNX Runtime, logged to a real MLflow server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from sftops.bundle import BundleManifest
+from sftops.config import ExportConfig, Params, TrackingConfig
+from sftops.data.labels import LabelMap
+from sftops.data.prepared import PreparedData
+from sftops.defaults import builtin_model_dir
+from sftops.drift.reference import DriftReference
+from sftops.export import export_bundle, log_export
+from sftops.testing import make_text_dataset
+
+LABELS = ("negative", "neutral", "positive")
+
+
+@pytest.fixture(scope="module")
+def data() -> PreparedData:
+    label_map = LabelMap(LABELS)
+    frame = make_text_dataset(260, LABELS, seed=1).rename(columns={"label": "label_name"})
+    frame["label"] = label_map.encode(frame["label_name"])
+    return PreparedData(train=frame.iloc[:180].reset_index(drop=True), validation=frame.iloc[180:200].reset_index(drop=True),
+                        test=frame.iloc[200:].reset_index(drop=True), label_map=label_map, meta={})
+
+
+@pytest.fixture(scope="module")
+def minilm_classifier(data: PreparedData, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MiniLM with its head fitted by logistic regression on pooler outputs: a trained model in ~5 s, no Trainer."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    label_map = data.label_map
+    tokenizer = AutoTokenizer.from_pretrained(builtin_model_dir())
+    model = AutoModelForSequenceClassification.from_pretrained(
+        builtin_model_dir(), num_labels=3, id2label=label_map.id2label, label2id=label_map.label2id
+    ).eval()
+    with torch.inference_mode():
+        batch = tokenizer(data.train["text"].tolist(), padding=True, truncation=True, max_length=64, return_tensors="pt")
+        pooled = model.bert(**batch).pooler_output.numpy()
+    head = LogisticRegression(max_iter=2000).fit(pooled, data.train["label"])
+    model.classifier.weight.data = torch.tensor(head.coef_, dtype=torch.float32)
+    model.classifier.bias.data = torch.tensor(head.intercept_, dtype=torch.float32)
+    target = tmp_path_factory.mktemp("minilm") / "model"
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    label_map.save(target / "label_map.json")
+    return target
+
+
+@pytest.fixture(scope="module")
+def exported(minilm_classifier: Path, data: PreparedData, tmp_path_factory: pytest.TempPathFactory):
+    target = tmp_path_factory.mktemp("bundle") / "onnx"
+    cfg = ExportConfig(variants=["int8", "fp16"], drift_samples=100, require_speedup=False)
+    return target, export_bundle(minilm_classifier, data, cfg, max_length=64, target=target)
+
+
+def test_fp32_parity_and_trained_head(exported) -> None:
+    _, report = exported
+    fp32 = report.manifest.variants["fp32"]
+    assert report.torch_macro_f1 >= 0.9  # the fitted head really classifies
+    assert report.parity.max_abs_diff <= 1e-3 and report.parity.embedding_max_abs_diff <= 1e-3
+    assert report.parity.argmax_agreement == 1.0 and fp32.f1_delta == pytest.approx(0.0, abs=1e-9)
+
+
+def test_int8_and_fp16_accuracy_deltas_are_small(exported) -> None:
+    _, report = exported
+    int8, fp16 = report.manifest.variants["int8"], report.manifest.variants["fp16"]
+    assert abs(int8.f1_delta) <= 0.05 and int8.argmax_agreement >= 0.95 and int8.max_abs_diff < 1.0
+    assert abs(fp16.f1_delta) <= 0.02 and fp16.argmax_agreement >= 0.98 and fp16.max_abs_diff < 0.05
+    assert int8.published and fp16.published and fp16.device == "cuda"
+
+
+def test_bundle_loads_like_the_server_loads_it(exported) -> None:
+    folder, report = exported
+    manifest = BundleManifest.load(folder)
+    assert manifest.published("cpu") == ["int8", "fp32"] and manifest.published("cuda") == ["fp16", "fp32"]
+    reference = DriftReference.load(folder)
+    assert reference.embedding_dim == 384 and reference.n == 100
+    fp32, int8 = reference.embeddings(folder, "fp32"), reference.embeddings(folder, "int8")
+    cosine = (fp32 * int8).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(int8, axis=1)
+    assert cosine.min() > 0.95  # int8 embeddings are close to, but not the same as, fp32 ones
+
+
+def test_export_metrics_reach_the_mlflow_server(exported, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server_url)
+    _, report = exported
+    params = Params(tracking=TrackingConfig(uri=mlflow_server_url, experiment="export-test"))
+    run_id = log_export(report, params)
+    run = MlflowClient(mlflow_server_url).get_run(run_id)
+    assert run.data.metrics["int8.f1_delta"] == pytest.approx(report.manifest.variants["int8"].f1_delta)
+    assert run.data.metrics["parity.max_abs_diff"] == pytest.approx(report.parity.max_abs_diff)
+    assert run.data.tags["sftops.stage"] == "export" and "sftops.params_hash" in run.data.tags
+    artifacts = [a.path for a in MlflowClient(mlflow_server_url).list_artifacts(run_id, "export")]
+    assert artifacts == ["export/manifest.json"]
