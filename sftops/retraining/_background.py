@@ -16,6 +16,8 @@ def spawn_retrain(params_file: str | Path, *, reason: str, context: dict[str, An
     cmd = [sys.executable, "-m", "sftops.retraining.cli", "--params", params_file.name, "--reason", reason]
     if context:
         cmd += ["--context", json.dumps(context, default=str)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
     try:
         return subprocess.Popen(cmd, cwd=params_file.parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

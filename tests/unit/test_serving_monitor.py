@@ -1,0 +1,97 @@
+"""serving.monitor.ServingMonitor: gauges, background checks, saved drift status, the alarm hook, hot swap."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+from serving.monitor import ServingMonitor
+from sftops.config import DriftConfig
+from sftops.drift import Observations, ReferenceProfile
+
+LABELS = ["negative", "neutral", "positive"]
+CFG = DriftConfig(window=150, check_every=50, min_samples=100, p_value=0.05, mmd_permutations=199)
+
+
+def _batch(rng: np.random.Generator, n: int, shift: float = 0.0) -> Observations:
+    logits = rng.normal(size=(n, 3)) * 2
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    return Observations(rng.normal(size=(n, 8)) + shift, probs, rng.poisson(20, n), rng.binomial(1, 0.05, n))
+
+
+def _profile(rng: np.random.Generator) -> ReferenceProfile:
+    b = _batch(rng, 800)
+    return ReferenceProfile(b.embeddings, np.bincount(b.probs.argmax(1), minlength=3), b.probs.max(1),
+                            b.n_tokens, int((b.n_unknown > 0).sum()), 800)
+
+
+def _gauge(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_checks_run_in_the_background_publish_gauges_and_fire_on_alarm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    registry = CollectorRegistry()
+    alarms = []
+    monitor = ServingMonitor(CFG, registry=registry, project_dir=tmp_path, on_alarm=alarms.append)
+    monitor.set_reference(_profile(rng), LABELS, version="3")
+    try:
+        for _ in range(3):
+            monitor.observe(_batch(rng, 50))  # the third batch fills min_samples and is a check_every boundary
+        deadline = time.monotonic() + 20
+        status_file = tmp_path / "retrain/drift_status.json"  # written once a check saw min_samples texts
+        while not status_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gauge(registry, "sftops_drift_alarm") == 0 and not alarms
+        assert _gauge(registry, "sftops_drift_window_size") == 150
+        assert 0 < _gauge(registry, "sftops_drift_p_value", detector="embedding") <= 1
+        saved = json.loads((tmp_path / "retrain/drift_status.json").read_text())
+        assert saved["state"] == "ok" and saved["model_version"] == "3"
+
+        monitor.observe(_batch(rng, 150, shift=1.0))
+        report = monitor.check_now()
+        assert report.alarm and alarms and alarms[-1] is report
+        assert _gauge(registry, "sftops_drift_alarm") == 1
+        assert _gauge(registry, "sftops_drift_p_value", detector="embedding") < CFG.detector_alpha
+        status = monitor.status()
+        assert status["report"]["state"] == "alarm" and status["model_version"] == "3"
+        assert status["retrain"]["status"] is None and status["retrain"]["running"] is False
+    finally:
+        monitor.close()
+
+
+def test_a_hot_swap_starts_a_fresh_window(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    monitor = ServingMonitor(CFG, registry=CollectorRegistry(), project_dir=tmp_path, on_alarm=lambda r: None)
+    monitor.set_reference(_profile(rng), LABELS, version="3")
+    monitor.observe(_batch(rng, 120, shift=1.0))
+    monitor.set_reference(_profile(rng), LABELS, version="4")
+    assert monitor.status()["observed"] == 0 and monitor.status()["model_version"] == "4"
+    assert monitor.check_now().state == "warming_up"
+    monitor.close()
+
+
+def test_observe_predictions_reads_runtime_predictions_in_label_order(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    monitor = ServingMonitor(CFG, registry=CollectorRegistry(), project_dir=tmp_path)
+    monitor.set_reference(_profile(rng), LABELS, version="1")
+    preds = [SimpleNamespace(probabilities={"positive": 0.7, "negative": 0.1, "neutral": 0.2},
+                             embedding=np.zeros(8, np.float32), n_tokens=12, n_unknown=1)] * 4
+    monitor.observe_predictions(preds)
+    assert monitor.status()["observed"] == 4
+    window_labels = monitor._monitor._labels.snapshot()  # noqa: SLF001 - the label ids recorded
+    assert window_labels.tolist() == [2, 2, 2, 2]
+    monitor.close()
+
+
+def test_disabled_monitor_observes_nothing(tmp_path: Path) -> None:
+    monitor = ServingMonitor(DriftConfig(enabled=False), registry=CollectorRegistry(), project_dir=tmp_path)
+    monitor.set_reference(_profile(np.random.default_rng(3)), LABELS, version="1")
+    monitor.observe(_batch(np.random.default_rng(4), 10))
+    assert monitor.status() | {"retrain": None} == {"enabled": False, "model_version": None, "observed": 0,
+                                                    "report": None, "retrain": None}
