@@ -1,6 +1,6 @@
 """Build the classifier (base model + K-label head + fine-tuning strategy) and run it for logits."""
 
-from ._build import build_classifier, load_tokenizer
+from ._build import build_classifier, check_base, load_tokenizer
 from ._info import MODEL_INFO_FILE, ModelInfo
 from ._predict import logits_of, predict_logits
 from ._save import save_model
@@ -11,6 +11,7 @@ __all__ = [
     "ModelInfo",
     "apply_strategy",
     "build_classifier",
+    "check_base",
     "count_trainable",
     "load_tokenizer",
     "logits_of",

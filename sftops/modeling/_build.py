@@ -27,6 +27,24 @@ def load_tokenizer(model_dir: str | Path):
         raise ModelError(f"{model_dir}: cannot load a tokenizer ({_first_line(exc)}); the folder needs tokenizer files") from None
 
 
+def check_base(cfg: ModelConfig) -> Path:
+    """Resolve `model.base` and prove its config and tokenizer load, before any run or study is started."""
+    from transformers import AutoConfig
+
+    base = resolve_model_dir(cfg.base)
+    try:
+        config = AutoConfig.from_pretrained(str(base))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"model.base: {base} is not a usable Hugging Face model folder ({_first_line(exc)})") from None
+    if not getattr(config, "model_type", None):
+        raise ModelError(f"model.base: {base}/config.json names no model_type, so it is not a Hugging Face model folder")
+    try:
+        load_tokenizer(base)
+    except ModelError as exc:
+        raise ModelError(f"model.base: {exc}") from None
+    return base
+
+
 def build_classifier(cfg: ModelConfig, label_map: LabelMap, *, seed: int, base_dir: str | Path | None = None):
     """`cfg.base` with a freshly initialised (seeded) K-label head, ready for the trainer.
 

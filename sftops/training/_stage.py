@@ -14,7 +14,7 @@ import mlflow
 from ..atomic import write_json
 from ..config import Params
 from ..data.prepared import PreparedData
-from ..modeling import ModelInfo, save_model
+from ..modeling import ModelInfo, check_base, save_model
 from ..paths import BEST_PARAMS_FILE, METRICS_DIR, MODEL_DIR, PLOTS_DIR
 from ..tracking import lineage_tags
 from ..tracking._lineage import git_state
@@ -57,6 +57,7 @@ def run_train(
 ) -> dict[str, float | int | str | bool | None]:
     """Fine-tune, save the best model to `outputs.model_dir` and write the train metrics and curve."""
     params = effective_params(params, best_params_file)
+    check_base(params.model)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     tags = {**lineage_tags(params), "sftops.stage": "train"}
     with mlflow.start_run(run_name="train", tags=tags) if rank0 else contextlib.nullcontext() as run:

@@ -93,6 +93,7 @@ def training_arguments(params: Params, output_dir: str, *, eval_steps: int | Non
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
+        dataloader_pin_memory=_cuda(),
     )
 
 
@@ -164,3 +165,9 @@ def _best_step(history: list[dict[str, float]]) -> int | None:
     if not evals:
         return None
     return int(max(evals, key=lambda h: h[METRIC])["step"])
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from ..config import Params
 from ..data.prepared import PreparedData
+from ..modeling import check_base
 from ..paths import BEST_PARAMS_FILE
 from ..training import BestParams, MlflowStepLogger, apply_overrides, fine_tune
 from ..training._data import subsample
@@ -123,6 +124,7 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
                             n_complete=0, n_pruned=0, n_failed=0)
         result.save(out_file)
         return result
+    check_base(params.model)
     study, created = open_study(params, name)
     parent_id = parent_run(study, created, params, redact_storage(cfg.storage))
     log.info("Optuna study %s (%s); MLflow parent run %s", name, redact_storage(cfg.storage), parent_id)

@@ -8,7 +8,7 @@ import logging
 import os
 
 import optuna
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from ..config import Params, TuneConfig
 from ..exceptions import ConfigError
@@ -47,7 +47,7 @@ def _storage(cfg: TuneConfig) -> RDBStorage:
             cfg.storage,
             engine_kwargs=engine_kwargs,
             heartbeat_interval=cfg.heartbeat_interval,
-            failed_trial_callback=RetryFailedTrialCallback(max_retry=cfg.max_retries),
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
         )
     except Exception as exc:  # sqlalchemy/driver errors: unreachable server, bad URL, missing driver
         raise ConfigError(f"tune.storage: cannot open Optuna storage {_redact(cfg.storage)} ({str(exc).splitlines()[0]}); "

@@ -1,0 +1,74 @@
+"""sftops.training: early stopping, the train stage's outputs, tuned params on top of params.yaml."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from sftops.data.labels import LabelMap
+from sftops.data.prepared import load_prepared
+from sftops.exceptions import ConfigError
+from sftops.modeling import ModelInfo
+from sftops.tracking import connect
+from sftops.training import BestParams, TrainOutputs, apply_overrides, fine_tune, resolve_precision, run_train
+
+
+def test_early_stopping_stops_when_validation_f1_stalls(make_params, prepared_dir):
+    # a zero learning rate never improves macro-F1: patience 1 stops at the second evaluation
+    params = make_params(train={"learning_rate": 1e-12, "epochs": 6, "early_stopping_patience": 1})
+    data = load_prepared(prepared_dir)
+    result = fine_tune(params, data.label_map, data.train, data.validation, keep_best=False)
+    evals = [h for h in result.history if "eval_macro_f1" in h]
+    assert result.stopped_early
+    assert len(evals) == 2
+    assert result.epochs_run == pytest.approx(2.0)
+
+
+def test_training_learns_the_synthetic_labels(make_params, prepared_dir):
+    data = load_prepared(prepared_dir)
+    result = fine_tune(make_params(), data.label_map, data.train, data.validation)
+    assert result.best_metric is not None and result.best_metric > 0.8
+
+
+def test_train_stage_writes_model_metrics_curve_and_run(make_params, prepared_dir, tmp_path):
+    import mlflow
+
+    params = make_params(train={"learning_rate": 1e-3, "epochs": 3})
+    connect(params.tracking)
+    best = tmp_path / "best_params.json"
+    BestParams(params={"train.learning_rate": 0.01}, value=0.9, metric="eval_macro_f1", study_name="s",
+               best_trial=0, n_complete=1, n_pruned=0, n_failed=0).save(best)
+    outputs = TrainOutputs(tmp_path / "model", tmp_path / "metrics" / "train.json", tmp_path / "plots" / "curve.csv")
+    summary = run_train(params, load_prepared(prepared_dir), best_params_file=best, outputs=outputs)
+
+    assert LabelMap.load(outputs.model_dir / "label_map.json").names == ("negative", "neutral", "positive")
+    info = ModelInfo.load(outputs.model_dir)
+    assert info.train_run_id == summary["run_id"] and info.strategy == "full" and info.max_length == 32
+    assert (outputs.model_dir / "model.safetensors").is_file()
+    metrics = json.loads(outputs.metrics_file.read_text())
+    assert metrics["best_eval_macro_f1"] > 0.5 and metrics["run_id"] == summary["run_id"]
+    rows = list(csv.DictReader(outputs.curve_file.open()))
+    assert {"step", "loss", "learning_rate", "eval_macro_f1"} <= set(rows[0])
+    assert sum(1 for r in rows if r["eval_macro_f1"]) == metrics["epochs_run"]
+
+    run = mlflow.get_run(summary["run_id"])
+    assert run.data.params["train.learning_rate"] == "0.01"  # the tuned value, not params.yaml's
+    assert run.data.tags["sftops.stage"] == "train" and "sftops.params_hash" in run.data.tags
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "eval_macro_f1")
+    assert len(history) == metrics["epochs_run"] and history[0].step < history[1].step
+    assert len(mlflow.MlflowClient().get_metric_history(run.info.run_id, "loss")) >= 4
+
+
+def test_overrides_are_validated_like_params(make_params):
+    params = make_params(model={"strategy": "freeze", "freeze_layers": 1})
+    assert apply_overrides(params, {"model.strategy": "lora"}).model.freeze_layers == 0
+    with pytest.raises(ConfigError, match="learning_rate"):
+        apply_overrides(params, {"train.learning_rate": -1.0})
+
+
+def test_precision_is_fp32_on_cpu_and_half_precision_needs_a_gpu():
+    assert resolve_precision("auto") == "fp32"
+    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+        resolve_precision("bf16")
