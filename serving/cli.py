@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from sftops.cli import run_guarded, stage_parser
 
@@ -14,7 +15,8 @@ log = logging.getLogger(__name__)
 def serve(argv: Sequence[str]) -> None:
     """Load the model (failing fast with a clear message), then run uvicorn until stopped."""
     parser = stage_parser("serve", "Serve a registered model over HTTP with ONNX Runtime.")
-    parser.add_argument("--model", help="NAME[@ALIAS|/VERSION] (default: serve.model, else registry.model_name@serve.alias)")
+    parser.add_argument("--model", help="NAME[@ALIAS|/VERSION] in the registry, or a local bundle folder such as "
+                        "models/onnx (default: serve.model, else registry.model_name@serve.alias)")
     parser.add_argument("--host", help="bind address (default: serve.host)")
     parser.add_argument("--port", type=int, help="port (default: serve.port)")
     args = parser.parse_args(argv)
@@ -31,12 +33,17 @@ def serve(argv: Sequence[str]) -> None:
     params = load_params(args.params)
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings(params.serve, **overrides)
-    ref = ModelRef.parse(settings.model or params.registry.model_name, default_alias=settings.alias)
-    limit_registry_retries(settings.registry_timeout_s)
-    store = ModelStore(
-        ref, tracking_uri=resolve_tracking_uri(params.tracking), cache_dir=settings.cache_dir,
-        device=settings.device, variant=settings.variant, intra_op_threads=settings.intra_op_threads,
-    )
+    spec = settings.model or params.registry.model_name
+    load_args = {"device": settings.device, "variant": settings.variant, "intra_op_threads": settings.intra_op_threads}
+    if Path(spec).is_dir():
+        store = ModelStore.from_folder(spec, **load_args)
+    else:
+        limit_registry_retries(settings.registry_timeout_s)
+        store = ModelStore(
+            ModelRef.parse(spec, default_alias=settings.alias), tracking_uri=resolve_tracking_uri(params.tracking),
+            cache_dir=settings.cache_dir, **load_args,
+        )
+    ref = store.ref
     loaded = store.load_initial()
     log.info("model %s version %s ready (%s on %s)", ref, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
     if store.degraded:

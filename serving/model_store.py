@@ -207,7 +207,16 @@ class ModelStore:
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
         self.degraded: str | None = None  # why the server runs on a cached model, if it does
+        self._folder: Path | None = None  # set by from_folder
         self.last_error: str | None = None
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, **load_args: object) -> "ModelStore":
+        """A store serving one local bundle folder (e.g. models/onnx): no registry, no alias to follow."""
+        folder = Path(folder).resolve()
+        store = cls(ModelRef(folder.name, version="local"), tracking_uri=None, **load_args)  # type: ignore[arg-type]
+        store._folder = folder
+        return store
 
     @property
     def current(self) -> LoadedModel:
@@ -238,6 +247,11 @@ class ModelStore:
 
     def load_initial(self) -> LoadedModel:
         """Load the model `ref` names now, or the cached one when the registry is unreachable."""
+        if self._folder is not None:
+            with self._lock:
+                model = self._load(ModelInfo(name=self.ref.name, version="local"), self._folder)
+                self._swap(model)
+                return model
         with self._lock:
             try:
                 info = resolve_info(self._client(), self.ref)
@@ -262,6 +276,8 @@ class ModelStore:
 
     def check(self) -> bool:
         """Ask the registry what `ref` means now; load, warm up and swap in a new version. True if swapped."""
+        if self._folder is not None:
+            return False
         with self._lock:
             try:
                 info = resolve_info(self._client(), self.ref)
@@ -281,7 +297,7 @@ class ModelStore:
 
     async def follow(self, interval_s: float) -> None:
         """Poll the registry every `interval_s` forever; errors are logged and retried next round."""
-        if self.ref.alias is None and not self.degraded:
+        if self._folder is not None or (self.ref.alias is None and not self.degraded):
             return  # a fixed version never changes
         while True:
             await asyncio.sleep(interval_s)

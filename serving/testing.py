@@ -78,3 +78,19 @@ def make_mean_id_bundle(
         drift_reference_file=None, variants={"fp32": VariantInfo(file="model.onnx", device="any")},
     ).save(folder)
     return folder
+
+
+def register_bundle(client, experiment_id: str, name: str, bundle: Path, *, metrics: dict[str, float] | None = None) -> str:  # noqa: ANN001
+    """Log `bundle` under `serving/` on a new run and register that run as a new version of `name`.
+
+    The same layout the registry stage produces, so the server finds the bundle by run id.
+    """
+    from sftops.bundle import BUNDLE_ARTIFACT_PATH
+
+    run = client.create_run(experiment_id, tags={"sftops.data_hash": "abc123"})
+    client.log_artifacts(run.info.run_id, str(bundle), BUNDLE_ARTIFACT_PATH)
+    for key, value in (metrics or {}).items():
+        client.log_metric(run.info.run_id, key, value)
+    client.set_terminated(run.info.run_id)
+    mv = client.create_model_version(name, source=f"runs:/{run.info.run_id}/{BUNDLE_ARTIFACT_PATH}", run_id=run.info.run_id)
+    return str(mv.version)

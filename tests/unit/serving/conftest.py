@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from serving.testing import BIAS, WEIGHT, make_mean_id_bundle
+from serving.testing import BIAS, WEIGHT, make_mean_id_bundle, register_bundle
 
 MODEL = "tiny-clf"
 
@@ -28,16 +27,6 @@ class Registry:
         self.client().set_registered_model_alias(self.name, alias, version)
 
 
-def register_bundle(client, experiment_id: str, name: str, bundle: Path) -> str:  # noqa: ANN001
-    """Log `bundle` under `serving/` on a new run and register that run as a new version of `name`."""
-    run = client.create_run(experiment_id, tags={"sftops.data_hash": "abc123"})
-    client.log_artifacts(run.info.run_id, str(bundle), "serving")
-    client.log_metric(run.info.run_id, "test_macro_f1", 0.5 + 0.1 * len(client.search_model_versions(f"name='{name}'")))
-    client.set_terminated(run.info.run_id)
-    mv = client.create_model_version(name, source=f"runs:/{run.info.run_id}/serving", run_id=run.info.run_id)
-    return str(mv.version)
-
-
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     """Model `tiny-clf` with version 1 (WEIGHT, BIAS) and version 2 (flipped), alias champion -> 1."""
@@ -50,7 +39,10 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     client.create_registered_model(MODEL)
     v1 = make_mean_id_bundle(root / "b1")
     v2 = make_mean_id_bundle(root / "b2", weight=-WEIGHT, bias=-BIAS)
-    versions = {register_bundle(client, experiment_id, MODEL, b): b for b in (v1, v2)}
+    versions = {
+        register_bundle(client, experiment_id, MODEL, b, metrics={"test_macro_f1": f1}): b
+        for b, f1 in ((v1, 0.5), (v2, 0.6))
+    }
     assert list(versions) == ["1", "2"]
     client.set_registered_model_alias(MODEL, "champion", "1")
     return Registry(uri, MODEL, versions)
@@ -65,6 +57,3 @@ def unreachable_registry(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
     return f"http://127.0.0.1:{free_port()}"
 
-
-def flipped() -> tuple[np.ndarray, np.ndarray]:
-    return -WEIGHT, -BIAS
