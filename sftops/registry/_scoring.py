@@ -32,8 +32,11 @@ def _tokenizer(folder: Path, manifest: BundleManifest):
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(folder / manifest.tokenizer_file))
+    padding = tok.padding  # export saves the model's pad id here
     tok.enable_truncation(max_length=manifest.max_length)
     tok.no_padding()
+    if padding:
+        return tok, int(padding["pad_id"])
     pad_token = "[PAD]"
     config = folder / "tokenizer_config.json"
     if config.is_file():

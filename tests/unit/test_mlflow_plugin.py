@@ -29,6 +29,15 @@ LOCK = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _default_experiment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs go to the isolated store's default experiment, whatever an earlier test selected."""
+    import mlflow.tracking.fluent as fluent
+
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    monkeypatch.setattr(fluent, "_active_experiment_id", None)
+
+
 @pytest.fixture()
 def dvc_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A git repo with dvc.yaml, dvc.lock and params.yaml, committed, as the cwd (nested subfolder)."""

@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sftops.bundle import BundleManifest, VariantInfo
 from sftops.data.labels import LabelMap
 from sftops.modeling import ModelInfo
 from sftops.testing import make_text_dataset
@@ -51,40 +50,27 @@ def _classifiers(tiny_bert_dir: Path, tokenizer, texts: list[str]):
         weight = directions / centred.matmul(directions.T).std(0).unsqueeze(1) * 10.0
         good.classifier.weight.copy_(weight)
         good.classifier.bias.copy_(-weight.matmul(pooled.mean(0)))
-        constant.classifier.bias.copy_(torch.tensor([0.0, 1e4, 0.0]))
+        constant.classifier.weight.zero_()
+        constant.classifier.bias.copy_(torch.tensor([0.0, 100.0, 0.0]))
     return good, constant
 
 
-def _export(model, path: Path) -> None:
-    import torch
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                             output_hidden_states=True)
-            return out.logits, out.hidden_states[-1][:, 0]
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    dummy = tuple(torch.ones((2, 8), dtype=torch.long) for _ in names)
-    axes = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}, "embedding": {0: "batch"}}
-    torch.onnx.export(Wrapper(model), dummy, str(path), input_names=names, output_names=["logits", "embedding"],
-                      dynamic_axes=axes, opset_version=17, dynamo=False)
-
-
-def write_bundle(model, tokenizer_dir: Path, folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    _export(model, folder / "model.onnx")
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(tokenizer_dir / name, folder / name)
+def _save_model(model, tokenizer, folder: Path) -> Path:
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     LABELS.save(folder / "label_map.json")
-    BundleManifest(
-        max_length=MAX_LENGTH, inputs=["input_ids", "attention_mask", "token_type_ids"], labels=list(LABELS.names),
-        drift_reference_file=None, variants={"fp32": VariantInfo(file="model.onnx", device="any")},
-    ).save(folder)
+    ModelInfo(train_run_id="train-run-1", params_hash="p" * 16, data_hash="d" * 32, git_commit="c" * 40,
+              base_model="tiny", strategy="full", max_length=MAX_LENGTH).save(folder)
+    return folder
+
+
+def write_bundle(model_dir: Path, prepared_dir: Path, folder: Path) -> Path:
+    """The export stage's own bundle (fp32 only, to stay fast) for a saved model folder."""
+    from sftops.config import ExportConfig
+    from sftops.data.prepared import load_prepared
+    from sftops.export import export_bundle
+
+    export_bundle(model_dir, load_prepared(prepared_dir), ExportConfig(variants=[], parity_atol=0.01), max_length=MAX_LENGTH, target=folder)
     return folder
 
 
@@ -111,24 +97,23 @@ def tiny_project(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
     datasets = {split: make_text_dataset(n, seed=seed) for split, n, seed in (("train", 30, 1), ("validation", 15, 2), ("test", 90, 3))}
     good, constant = _classifiers(tiny_bert_dir, tokenizer, list(datasets["test"]["text"]))
-    model_dir = root / "models" / "model"
-    good.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    LABELS.save(model_dir / "label_map.json")
-    ModelInfo(train_run_id="train-run-1", params_hash="p" * 16, data_hash="d" * 32, git_commit="c" * 40,
-              base_model="tiny", strategy="full", max_length=MAX_LENGTH).save(model_dir)
+    model_dir = _save_model(good, tokenizer, root / "models" / "model")
     _write_prepared(root, good, tokenizer, datasets)
     metrics = root / "metrics"
     metrics.mkdir()
     scores = {"accuracy": 0.9, "macro_f1": 0.8, "per_class": {}}
     (metrics / "eval.json").write_text(json.dumps({"fine_tuned": scores, "untuned": scores, "tfidf_logreg": scores}))
-    good_bundle = write_bundle(good, model_dir, base / "good")
+    prepared = root / "data" / "prepared"
+    good_bundle = write_bundle(model_dir, prepared, base / "good")
     shutil.copytree(good_bundle, root / "models" / "onnx")
-    return TinyProject(root, good_bundle, write_bundle(constant, model_dir, base / "constant"))
+    constant_dir = _save_model(constant, tokenizer, base / "constant-model")
+    return TinyProject(root, good_bundle, write_bundle(constant_dir, prepared, base / "constant"))
 
 
 def _reset_mlflow_globals() -> None:
     """Undo `connect()`'s process-wide MLflow state (tracking URI, active experiment) so no later test inherits it."""
+    import os
+
     import mlflow
     import mlflow.tracking.fluent as fluent
 
@@ -136,6 +121,7 @@ def _reset_mlflow_globals() -> None:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
     fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # set_experiment exports it for subprocesses
 
 
 @pytest.fixture(scope="session")
