@@ -49,7 +49,7 @@ def serve(argv: Sequence[str]) -> None:
     if store.degraded:
         log.warning("DEGRADED: %s", store.degraded)
     app = create_app(settings, store)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=int(settings.drain_timeout_s))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False, timeout_graceful_shutdown=int(settings.drain_timeout_s))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from sftops.atomic import atomic_path, write_json
-from sftops.bundle import BUNDLE_ARTIFACT_PATH, MANIFEST_FILE
+from sftops.atomic import write_json
+from sftops.bundle import MANIFEST_FILE
 from sftops.exceptions import RegistryError, ServingError
 
 from .runtime import ClassifierRuntime, load_runtime
@@ -122,21 +122,6 @@ def resolve_info(client: "object", ref: ModelRef) -> ModelInfo:
     )
 
 
-def download_bundle(run_id: str, dest: Path, tracking_uri: str | None) -> Path:
-    """Download the `serving/` bundle of a run into `dest` (which must not exist yet)."""
-    import mlflow
-
-    staging = dest.parent / f".{dest.name}.download"
-    local = _registry_call(
-        f"bundle of run {run_id}",
-        lambda: mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=BUNDLE_ARTIFACT_PATH, dst_path=str(staging), tracking_uri=tracking_uri
-        ),
-    )
-    os.replace(str(local), dest)
-    return dest
-
-
 class ModelCache:
     """The local folder of downloaded bundles and the alias pointers of the last successful resolve."""
 
@@ -150,20 +135,14 @@ class ModelCache:
         folder = self.version_dir(name, version)
         return (folder / MANIFEST_FILE).is_file() and (folder / INFO_FILE).is_file()
 
-    def fetch(self, info: ModelInfo, tracking_uri: str | None) -> Path:
-        """The cached bundle of `info`'s version, downloading it first when missing."""
+    def fetch(self, info: ModelInfo, client: "object") -> Path:
+        """The cached bundle of `info`'s version, downloading it (via sftops.registry) first when missing."""
+        from sftops.registry import download_bundle
+
         target = self.version_dir(info.name, info.version)
         if not self.has(info.name, info.version):
-            if not info.run_id:
-                raise RegistryError(f"model {info.name} version {info.version} has no run, so no serving bundle")
-            with atomic_path(target) as tmp:
-                download_bundle(info.run_id, tmp, tracking_uri)
-                if not (tmp / MANIFEST_FILE).is_file():
-                    raise RegistryError(
-                        f"model {info.name} version {info.version}: run {info.run_id} has no serving bundle "
-                        f"under artifacts/{BUNDLE_ARTIFACT_PATH}/; run `sftops export` and register again"
-                    )
-                write_json(tmp / INFO_FILE, info.model_dump(mode="json"))
+            download_bundle(client, info.name, info.version, target)  # atomic, checked against its manifest
+            write_json(target / INFO_FILE, info.model_dump(mode="json"))
         return target
 
     def remember_alias(self, info: ModelInfo) -> None:
@@ -254,8 +233,9 @@ class ModelStore:
                 return model
         with self._lock:
             try:
-                info = resolve_info(self._client(), self.ref)
-                bundle_dir = self.cache.fetch(info, self.tracking_uri)
+                client = self._client()
+                info = resolve_info(client, self.ref)
+                bundle_dir = self.cache.fetch(info, client)
                 self.cache.remember_alias(info)
                 self.degraded = None
             except RegistryUnreachable as exc:
@@ -279,8 +259,9 @@ class ModelStore:
         if self._folder is not None:
             return False
         with self._lock:
+            client = self._client()
             try:
-                info = resolve_info(self._client(), self.ref)
+                info = resolve_info(client, self.ref)
             except RegistryError as exc:
                 self.last_error = str(exc)
                 raise
@@ -289,7 +270,7 @@ class ModelStore:
             if current is not None and current.info.version == info.version:
                 self.degraded = None
                 return False
-            model = self._load(info, self.cache.fetch(info, self.tracking_uri))
+            model = self._load(info, self.cache.fetch(info, client))
             self.cache.remember_alias(info)
             self.degraded = None
             self._swap(model)
