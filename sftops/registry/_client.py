@@ -37,12 +37,12 @@ def registry_client(tracking_uri: str | None = None, timeout: float = 10.0) -> "
     import mlflow
     from mlflow import MlflowClient
 
-    from ..tracking._connect import _check_http
+    from ..tracking import check_reachable
 
     uri = tracking_uri or mlflow.get_tracking_uri()
     if uri.startswith(("http://", "https://")):
         try:
-            _check_http(uri, timeout)
+            check_reachable(uri, timeout)
         except TrackingError as exc:
             raise RegistryError(str(exc)) from None
     return MlflowClient(tracking_uri=uri, registry_uri=os.environ.get("MLFLOW_REGISTRY_URI") or uri)

@@ -16,7 +16,8 @@ def resolve_tracking_uri(cfg: TrackingConfig) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or cfg.uri
 
 
-def _check_http(uri: str, timeout: float) -> None:
+def check_reachable(uri: str, timeout: float) -> None:
+    """Raise TrackingError unless the MLflow server at `uri` answers /health within `timeout` seconds."""
     url = uri.rstrip("/") + "/health"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -36,7 +37,7 @@ def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
 
     uri = resolve_tracking_uri(cfg)
     if uri.startswith(("http://", "https://")):
-        _check_http(uri, cfg.connect_timeout)
+        check_reachable(uri, cfg.connect_timeout)
     elif uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///") :]).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
