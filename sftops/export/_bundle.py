@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ class VariantResult:
     samples_per_s: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExportReport:
     """What export wrote and measured: the manifest, PyTorch's test macro-F1 and every variant."""
 
@@ -53,8 +54,8 @@ class ExportReport:
     torch_samples_per_s: float
     n_test: int
     parity: Parity
-    variants: dict[str, VariantResult] = field(default_factory=dict)
-    drift: DriftReference | None = None
+    variants: dict[str, VariantResult]
+    drift: DriftReference
 
     def metrics(self) -> dict[str, float | int | bool | None]:
         """Flat metrics for metrics/export.json and MLflow (`<variant>.<metric>`)."""
@@ -139,10 +140,7 @@ def export_bundle(
 
         reference = run(torch_forward(wrapper), texts)
         torch_f1 = _macro_f1(y_true, reference, label_map)
-        report = ExportReport(
-            folder=Path(target), manifest=None, torch_macro_f1=torch_f1,  # type: ignore[arg-type]
-            torch_samples_per_s=len(texts) / reference.seconds, n_test=len(texts), parity=parity,
-        )
+        results: dict[str, VariantResult] = {}
         sessions = {}
         cfg_model = model.config
         for name in ["fp32", *cfg.variants]:
@@ -159,11 +157,11 @@ def export_bundle(
                 max_abs_diff=variant_parity.max_abs_diff, argmax_agreement=variant_parity.argmax_agreement,
             )
             speed = len(texts) / outputs.seconds
-            fp32_speed = report.variants["fp32"].samples_per_s if name != "fp32" else speed
+            fp32_speed = results["fp32"].samples_per_s if name != "fp32" else speed
             reason = publish_reason(name, info, speed, fp32_speed, cfg)
             if reason:
                 info = info.model_copy(update={"published": False, "reason": reason})
-            report.variants[name] = VariantResult(name, info, variant_parity, speed)
+            results[name] = VariantResult(name, info, variant_parity, speed)
             if info.published:
                 sessions[name] = forward
             log.info("%s: macro-F1 %.4f (%+.4f), agreement %.4f, %.0f samples/s%s", name, f1, f1 - torch_f1,
@@ -171,25 +169,32 @@ def export_bundle(
 
         tokenizer_file = save_serving_tokenizer(tokenizer, tmp, max_length=max_length)
         label_map.save(tmp / LABEL_MAP_FILE)
-        report.drift = _drift_reference(data, cfg, tmp, tokenizer_file, run, sessions, label_map, max_length)
-        report.manifest = BundleManifest(
+        drift = _drift_reference(data, cfg.drift_samples, tmp, tokenizer_file, run, sessions, label_map, max_length)
+        manifest = BundleManifest(
             max_length=max_length, inputs=names, labels=list(label_map.names),
-            variants={name: result.info for name, result in report.variants.items()},
+            variants={name: result.info for name, result in results.items()},
         )
-        report.manifest.save(tmp)
+        manifest.save(tmp)
         BundleManifest.load(tmp)  # the same check the server makes
-        for name, result in report.variants.items():
+        for result in results.values():
             if not result.info.published:  # keep the bundle small: unpublished files are not shipped
                 (tmp / result.info.file).unlink(missing_ok=True)
         shutil.rmtree(tmp / ".cache", ignore_errors=True)
     log.info("serving bundle written to %s", target)
-    return report
+    return ExportReport(
+        folder=Path(target), manifest=manifest, torch_macro_f1=torch_f1, torch_samples_per_s=len(texts) / reference.seconds,
+        n_test=len(texts), parity=parity, variants=results, drift=drift,
+    )
 
 
-def _drift_reference(data, cfg, folder, tokenizer_file, run, sessions, label_map, max_length) -> DriftReference:
+def _drift_reference(
+    data: PreparedData, samples: int, folder: Path, tokenizer_file: Path, run: Callable[..., Outputs],
+    sessions: dict[str, Callable], label_map: LabelMap, max_length: int,
+) -> DriftReference:
+    """Run every published variant over a seeded training sample and summarise it (see sftops.drift.reference)."""
     from tokenizers import Tokenizer
 
-    train = data.train.sample(n=min(cfg.drift_samples, len(data.train)), random_state=0)
+    train = data.train.sample(n=min(samples, len(data.train)), random_state=0)
     texts = train["text"].astype(str).tolist()
     outputs = {name: run(forward, texts) for name, forward in sessions.items()}
     serving_tokenizer = Tokenizer.from_file(str(tokenizer_file))

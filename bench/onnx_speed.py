@@ -1,0 +1,186 @@
+"""PyTorch eager vs ONNX Runtime fp32 / optimized / int8 on real tweets, side by side in one run.
+
+    python bench/onnx_speed.py [--model models/model] [--n 512] [--params params.yaml]
+
+Data: the prepare stage's own code on params.yaml's `data` section (default: the
+embedded tweets), written to a temp folder. Model: `--model` (default models/model
+if `sftops train` has run), else the embedded MiniLM with its head fitted by
+logistic regression on the train split (seconds; a stand-in for fine-tuning).
+Speed excludes tokenization (the same pre-tokenized batches feed every engine),
+in two batch orders: as texts arrive (each batch padded to its longest text) and
+length-sorted (bucketing). Macro-F1 is on the whole test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+FLOP_PER_TOKEN = 21.5e6  # all-MiniLM-L6-v2 forward, DESIGN.md
+BATCH_SIZES = (1, 8, 32, 128)
+
+
+def fp32_peak_flops(n: int = 2048, repeats: int = 10) -> float:
+    """This CPU's fp32 peak, estimated as the best FLOP/s of a large torch matmul."""
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best
+
+
+def fitted_minilm(train_texts: list[str], train_labels: np.ndarray, label_map, target: Path) -> Path:
+    """The embedded MiniLM with a logistic-regression head on its pooler output, saved as a model folder."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from sftops.defaults import builtin_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(builtin_model_dir())
+    model = AutoModelForSequenceClassification.from_pretrained(
+        builtin_model_dir(), num_labels=len(label_map), id2label=label_map.id2label, label2id=label_map.label2id
+    ).eval()
+    pooled = []
+    with torch.inference_mode():
+        for start in range(0, len(train_texts), 64):
+            batch = tokenizer(train_texts[start : start + 64], padding=True, truncation=True, max_length=64, return_tensors="pt")
+            pooled.append(model.bert(**batch).pooler_output.numpy())
+    head = LogisticRegression(max_iter=3000, C=10).fit(np.concatenate(pooled), train_labels)
+    model.classifier.weight.data = torch.tensor(head.coef_, dtype=torch.float32)
+    model.classifier.bias.data = torch.tensor(head.intercept_, dtype=torch.float32)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    label_map.save(target / "label_map.json")
+    return target
+
+
+def make_batches(tokenizer, texts: list[str], names: list[str], batch_size: int, sort: bool, max_length: int):
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    order = np.argsort([len(x) for x in encoded["input_ids"]], kind="stable") if sort else np.arange(len(texts))
+    batches = []
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        padded = tokenizer.pad([{n: encoded[n][i] for n in names} for i in idx], return_tensors="np")
+        batches.append({n: padded[n].astype(np.int64) for n in names})
+    return batches
+
+
+def timed(forward, batches, repeats: int) -> float:
+    """Best of `repeats` passes: on a shared machine the minimum is the least disturbed measurement."""
+    forward(batches[0])  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for feed in batches:
+            forward(feed)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--model", default=None, help="a trained model folder (default: models/model if present)")
+    parser.add_argument("--n", type=int, default=256, help="test tweets timed per engine and batch size (n/4 at batch 1)")
+    parser.add_argument("--repeats", type=int, default=3, help="passes per cell; the best one counts")
+    parser.add_argument("--max-length", type=int, default=None, help="default: model.max_length from params")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from sftops.config import load_params
+    from sftops.data import load_prepared, prepare
+    from sftops.evaluation import classification_metrics
+    from sftops.export import build_variant, export_onnx, graph_inputs, load_classifier, ort_session, with_embedding
+
+    params = load_params(args.params)
+    max_length = args.max_length or params.model.max_length
+    threads = os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    work = Path(tempfile.mkdtemp(prefix="onnx-speed-"))
+    prepare(params.data, work / "prepared")
+    data = load_prepared(work / "prepared")
+    test_texts, y_test = data.test["text"].astype(str).tolist(), data.test["label"].to_numpy()
+
+    model_dir = Path(args.model) if args.model else Path("models/model")
+    if not (model_dir / "config.json").is_file():
+        print(f"{model_dir}: no trained model; fitting a logistic-regression head on MiniLM (train split)")
+        model_dir = fitted_minilm(data.train["text"].astype(str).tolist(), data.train["label"].to_numpy(), data.label_map, work / "model")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    names = graph_inputs(tokenizer)
+    wrapper = with_embedding(load_classifier(model_dir), names)
+    t0 = time.perf_counter()
+    export_onnx(wrapper, tokenizer, names, work / "model.onnx", opset=params.export.opset)
+    heads, hidden = wrapper.model.config.num_attention_heads, wrapper.model.config.hidden_size
+    files = {"ORT fp32": work / "model.onnx"}
+    files["ORT optimized"] = build_variant("optimized", work / "model.onnx", work, num_heads=heads, hidden_size=hidden)
+    files["ORT int8"] = build_variant("int8", work / "model.onnx", work, num_heads=heads, hidden_size=hidden)
+    print(f"export + variants: {time.perf_counter() - t0:.1f}s")
+
+    torch_model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()  # default (sdpa) attention
+
+    def torch_forward(feed):
+        with torch.inference_mode():
+            return torch_model(**{k: torch.from_numpy(v) for k, v in feed.items()}).logits.numpy()
+
+    engines = {"torch eager": torch_forward}
+    for label, path in files.items():
+        session = ort_session(path)
+        engines[label] = lambda feed, s=session: s.run(["logits"], feed)[0]
+
+    peak = fp32_peak_flops()
+    print(f"CPU threads: {threads}; fp32 peak from a 2048^3 torch matmul: {peak / 1e9:.0f} GFLOP/s")
+
+    f1 = {}
+    for label, forward in engines.items():
+        batches = make_batches(tokenizer, test_texts, names, 32, True, max_length)
+        preds = np.concatenate([forward(b).argmax(1) for b in batches])
+        order = np.argsort([len(x) for x in tokenizer(test_texts, truncation=True, max_length=max_length)["input_ids"]], kind="stable")
+        y = np.empty_like(preds)
+        y[order] = preds
+        f1[label] = classification_metrics(y_test, y, data.label_map)["macro_f1"]
+
+    rng = np.random.default_rng(0)
+    timed_texts = [test_texts[i] for i in rng.permutation(len(test_texts))[: args.n]]
+    print(f"\n{len(test_texts)} test tweets for macro-F1; {len(timed_texts)} timed per cell (batch 1: a quarter), "
+          f"best of {args.repeats}; max_length {max_length}; tokenization excluded")
+    header = f"{'engine':14} {'batch':>5} | {'arrival s/s':>11} {'x torch':>7} | {'sorted s/s':>10} {'x torch':>7} {'tok/s':>8} {'%peak':>6}"
+    print(header + "\n" + "-" * len(header))
+    for batch_size in BATCH_SIZES:
+        cells = {}
+        texts = timed_texts if batch_size > 1 else timed_texts[: max(8, len(timed_texts) // 4)]
+        for sort in (False, True):
+            if sort and batch_size == 1:  # one text per batch: nothing to sort
+                cells.update({(label, True): cells[label, False] for label in engines})
+                continue
+            batches = make_batches(tokenizer, texts, names, batch_size, sort, max_length)
+            real_tokens = sum(int(b["attention_mask"].sum()) for b in batches)
+            for label, forward in engines.items():
+                seconds = timed(forward, batches, args.repeats)
+                cells[label, sort] = (len(texts) / seconds, real_tokens / seconds)
+        for label in engines:
+            arrival, sorted_ = cells[label, False][0], cells[label, True][0]
+            tokens = cells[label, True][1]
+            print(
+                f"{label:14} {batch_size:>5} | {arrival:>11.0f} {arrival / cells['torch eager', False][0]:>6.2f}x | "
+                f"{sorted_:>10.0f} {sorted_ / cells['torch eager', True][0]:>6.2f}x {tokens:>8.0f} {100 * tokens * FLOP_PER_TOKEN / peak:>5.1f}%"
+            )
+    print("\nmacro-F1 on the test split (batch 32, length-sorted):")
+    for label, value in f1.items():
+        print(f"  {label:14} {value:.4f}  ({100 * (value - f1['torch eager']):+.2f} points vs torch)")
+
+
+if __name__ == "__main__":
+    main()
