@@ -40,11 +40,20 @@ def _pruner(cfg: TuneConfig) -> optuna.pruners.BasePruner:
     return optuna.pruners.NopPruner()
 
 
+def storage_url(url: str) -> str:
+    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; use psycopg2 (our dependency) when psycopg is absent."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
+
+
 def _storage(cfg: TuneConfig) -> RDBStorage:
     engine_kwargs = {"pool_pre_ping": True} if cfg.storage.startswith("postgresql") else None
     try:
         return RDBStorage(
-            cfg.storage,
+            storage_url(cfg.storage),
             engine_kwargs=engine_kwargs,
             heartbeat_interval=cfg.heartbeat_interval,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
