@@ -49,7 +49,7 @@ def clean(raw: RawData, cfg: DataConfig) -> tuple[pd.DataFrame, CleanReport]:
         report.dropped[reason] += int(mask.sum())
         frame = frame[~mask]
 
-    repaired = [repair_text(t, tweets_mojibake=raw.tweets_mojibake) for t in frame["text"]]
+    repaired = [repair_text(t, tweets_mojibake=m) for t, m in zip(frame["text"], frame["mojibake"])]
     new_text = [t for t, _ in repaired]
     report.repaired = int(sum(a != b for a, b in zip(new_text, frame["text"])))
     frame = frame.assign(text=[normalize_whitespace(t) for t in new_text])

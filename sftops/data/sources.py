@@ -13,17 +13,18 @@ import pandas as pd
 from ..config import DataConfig
 from ..defaults import BUILTIN_TWEETS, builtin_tweets_file
 from ..exceptions import DataError
-from .encoding import decode_bytes, repair_text
+from .encoding import decode_bytes
 
 
 @dataclass(frozen=True)
 class RawData:
     """Texts and labels as read, before cleaning."""
 
-    frame: pd.DataFrame  # columns: text, label (both str; label may be empty)
+    # columns: text, label (str; label may be empty), mojibake (bool: apply the builtin
+    # corpus's known repairs to this row), extra (bool: the row came from data.extra_sources)
+    frame: pd.DataFrame
     source: str
     fallback_lines: int  # lines decoded with the fallback encoding
-    tweets_mojibake: bool  # the builtin corpus: apply its known mojibake repairs
 
 
 def _read_text_table(path: Path, suffix: str, cfg: DataConfig, fallback: str) -> tuple[pd.DataFrame, int]:
@@ -53,20 +54,15 @@ def _read_datasets_folder(path: Path) -> pd.DataFrame:
 
 
 def load_source(cfg: DataConfig) -> RawData:
-    """Read `data.source`, then each of `data.extra_sources`, into one frame with `text` and `label` string columns."""
+    """Read `data.source`, then each of `data.extra_sources`, into one frame (see RawData)."""
     main = _load_one(cfg.source, cfg)
-    extra_paths = [path for pattern in cfg.extra_sources for path in _expand(pattern)]
-    if not extra_paths:
+    extras = [_load_one(str(path), cfg) for pattern in cfg.extra_sources for path in _expand(pattern)]
+    if not extras:
         return main
-    frame = main.frame
-    if main.tweets_mojibake:  # repair the builtin corpus now, so its mojibake rules never touch the other rows
-        frame = frame.assign(text=[repair_text(t, tweets_mojibake=True)[0] for t in frame["text"]])
-    extras = [_load_one(str(path), cfg) for path in extra_paths]
     return RawData(
-        pd.concat([frame, *(e.frame for e in extras)], ignore_index=True),
+        pd.concat([main.frame, *(e.frame.assign(extra=True) for e in extras)], ignore_index=True),
         source=" + ".join([main.source, *(e.source for e in extras)]),
         fallback_lines=main.fallback_lines + sum(e.fallback_lines for e in extras),
-        tweets_mojibake=False,
     )
 
 
@@ -110,4 +106,6 @@ def _load_one(source: str, cfg: DataConfig) -> RawData:
         "text": frame[cfg.text_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)),
         "label": frame[cfg.label_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()),
     })
-    return RawData(out, source=str(source), fallback_lines=fallback_lines, tweets_mojibake=tweets)
+    out["mojibake"] = tweets
+    out["extra"] = False
+    return RawData(out, source=str(source), fallback_lines=fallback_lines)

@@ -28,7 +28,7 @@ def _allocate(total: int, weights: dict[str, float], minimum: int = 1) -> dict[s
 
 
 def stratified_split(frame: pd.DataFrame, cfg: DataConfig) -> dict[str, pd.DataFrame]:
-    """Split each label's rows by the configured fractions (shuffled with `data.seed`), then apply caps."""
+    """Split each label's rows by the configured fractions (shuffled with `data.seed`), then cap the main source's rows."""
     fractions = {"train": cfg.split.train, "validation": cfg.split.validation, "test": cfg.split.test}
     counts = frame["label"].value_counts()
     too_small = {str(label): int(n) for label, n in counts.items() if n < len(SPLITS)}
@@ -52,8 +52,11 @@ def stratified_split(frame: pd.DataFrame, cfg: DataConfig) -> dict[str, pd.DataF
     for split in SPLITS:
         data = pd.concat(parts[split])
         cap = caps[split]
-        if cap is not None and len(data) > cap:
-            data = _stratified_cap(data, cap, rng)
+        # caps subsample the main source only: rows from extra sources (e.g. labelled
+        # feedback merged by `sftops retrain`) are few and valuable, so all of them stay
+        extra = data["extra"] if "extra" in data else pd.Series(False, index=data.index)
+        if cap is not None and (~extra).sum() > cap:
+            data = pd.concat([_stratified_cap(data[~extra], cap, rng), data[extra]])
         out[split] = data.iloc[rng.permutation(len(data))].reset_index(drop=True)
     return out
 

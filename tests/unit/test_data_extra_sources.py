@@ -38,8 +38,10 @@ def test_a_glob_matching_nothing_adds_nothing_but_a_missing_file_is_an_error(tmp
 def test_builtin_tweets_keep_their_repairs_and_extra_rows_are_untouched(tmp_path: Path) -> None:
     extra = tmp_path / "fb.csv"
     raw = load_source(DataConfig())
-    assert raw.tweets_mojibake  # no extras: unchanged behaviour
+    assert raw.frame["mojibake"].all() and not raw.frame["extra"].any()
     pd.DataFrame({"text": ["Ù_ keep me"], "sentiment": ["positive"]}).to_csv(extra, index=False)
     merged = load_source(DataConfig(extra_sources=[str(extra)]))
-    assert not merged.tweets_mojibake and merged.frame["text"].iloc[-1] == "Ù_ keep me"
     assert len(merged.frame) == len(raw.frame) + 1
+    last = merged.frame.iloc[-1]
+    assert (last["text"], last["mojibake"], last["extra"]) == ("Ù_ keep me", False, True)
+    assert merged.frame["mojibake"].iloc[:-1].all()  # the builtin rows keep their repair rules

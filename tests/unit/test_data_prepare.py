@@ -44,7 +44,8 @@ def test_each_source_format_loads(tmp_path: Path, frame: pd.DataFrame, fmt: str)
         path = tmp_path / "d_folder"
         datasets.Dataset.from_pandas(renamed).save_to_disk(str(path))
     raw = load_source(_cfg(path, text_column="tweet", label_column="stance"))
-    assert list(raw.frame.columns) == ["text", "label"]
+    assert list(raw.frame.columns) == ["text", "label", "mojibake", "extra"]
+    assert not raw.frame["mojibake"].any() and not raw.frame["extra"].any()
     assert raw.frame["text"].tolist() == frame["text"].tolist()
     assert raw.frame["label"].tolist() == frame["label"].tolist()
 
@@ -71,7 +72,7 @@ def test_cleaning_counts_each_reason() -> None:
         ("both ways", "a"), ("both ways", "b"),  # conflicting labels: both dropped
         ("fine text", "b"), ("caf\u00c3\u00a9 au lait", "a"),  # repairable mojibake (UTF-8 read as latin-1)
     ]
-    raw = RawData(pd.DataFrame(rows, columns=["text", "label"]), "mem", 0, False)
+    raw = RawData(pd.DataFrame(rows, columns=["text", "label"]).assign(mojibake=False, extra=False), "mem", 0)
     cleaned, report = clean(raw, DataConfig(min_chars=2, max_chars=20))
     assert report.dropped == {
         "unrepairable_encoding": 0, "empty_text": 1, "missing_label": 1, "too_short": 1, "too_long": 1,
@@ -108,6 +109,18 @@ def test_caps_keep_label_proportions(tmp_path: Path) -> None:
     per = meta["counts"]["train"]["per_label"]
     assert (per["negative"], per["positive"]) == (25, 5)
     assert meta["counts"]["test"]["total"] == 9
+
+
+def test_caps_never_drop_extra_source_rows(tmp_path: Path) -> None:
+    make_text_dataset(300, ("negative", "positive"), seed=1).to_csv(tmp_path / "main.csv", index=False)
+    feedback = make_text_dataset(40, ("negative", "positive"), seed=2)
+    feedback.to_csv(tmp_path / "feedback.csv", index=False)
+    cfg = _cfg(tmp_path / "main.csv", extra_sources=[str(tmp_path / "*feedback.csv")], max_samples={"train": 20})
+    prepare(cfg, tmp_path / "out")
+    data = load_prepared(tmp_path / "out")
+    everything = pd.concat([data.train, data.validation, data.test])
+    assert set(feedback["text"]) <= set(everything["text"])  # all 40 feedback rows survive the caps
+    assert len(data.train) == 20 + int(data.train["text"].isin(feedback["text"]).sum())
 
 
 def test_label_map_is_stable_and_round_trips(tmp_path: Path) -> None:
