@@ -13,9 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from sftops import __version__
+from sftops.feedback import FeedbackStore
 
 from .batcher import Batcher, BatchError, QueueFullError
-from .feedback_store import FeedbackStore
 from .limits import BodyLimits
 from .metrics import RequestMetrics, ServingMetrics
 from .model_store import LoadedModel, ModelStore

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from sftops.feedback import FeedbackStore
+
 from .batcher import Batcher
-from .feedback_store import FeedbackStore
 from .metrics import ServingMetrics
 from .model_store import LoadedModel, ModelInfo, ModelStore
 from .runtime import Prediction

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..atomic import atomic_path
 from ..config import DataConfig
+from ..feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,6 @@ def count_new_feedback(db: str | Path, since: float) -> int:
     """Labelled texts stored at or after `since` (0 when the store does not exist yet)."""
     if not Path(db).is_file():
         return 0
-    from serving.feedback_store import FeedbackStore
-
     store = FeedbackStore(db)
     try:
         return store.count_since(since)
@@ -45,8 +44,6 @@ def merge_feedback(db: str | Path, out: str | Path, data: DataConfig, labels: li
     """
     rows: list[tuple[str, str]] = []
     if Path(db).is_file():
-        from serving.feedback_store import FeedbackStore
-
         store = FeedbackStore(db)
         try:
             rows = [(f.text, f.label) for f in store.export(0.0) if f.created < now]

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from serving.feedback_store import FeedbackStore
+from sftops.feedback import FeedbackStore
 from sftops.config import load_params
 from sftops.retraining import is_locked, load_state, retrain, retrain_status
 

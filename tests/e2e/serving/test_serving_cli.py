@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from serving.testing import make_mean_id_bundle, register_bundle
+from sftops.testing.onnx_fakes import make_mean_id_bundle, register_bundle
 from sftops.testing.servers import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -18,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from serving.testing import register_bundle
+from sftops.testing.onnx_fakes import register_bundle
 from sftops.bundle import BundleManifest, VariantInfo
 from sftops.testing.servers import free_port, wait_http
 

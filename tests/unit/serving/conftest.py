@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.testing import BIAS, WEIGHT, make_mean_id_bundle, register_bundle
+from sftops.testing.onnx_fakes import BIAS, WEIGHT, make_mean_id_bundle, register_bundle
 
 MODEL = "tiny-clf"
 

@@ -16,7 +16,7 @@ from serving.app import create_app
 from serving.model_store import ModelRef, ModelStore
 from serving.runtime import softmax
 from serving.settings import load_settings
-from serving.testing import LABELS, expected_logits
+from sftops.testing.onnx_fakes import LABELS, expected_logits
 from sftops.config import ServeConfig
 
 TOKEN = "s3cret"
@@ -138,7 +138,7 @@ def test_feedback_is_validated_and_stored_once(registry, tmp_path: Path) -> None
         assert (await client.post("/v1/feedback", json={"text": "", "label": "positive"})).status_code == 422
 
     run_app(tmp_path, registry.uri, scenario)
-    from serving.feedback_store import FeedbackStore
+    from sftops.feedback import FeedbackStore
 
     rows = FeedbackStore(tmp_path / "fb.db").export()
     assert [(r.text, r.label, r.model_version) for r in rows] == [("love it", "positive", "1")]

@@ -10,7 +10,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from serving.runtime import ClassifierRuntime, load_runtime, plan_buckets, softmax
-from serving.testing import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model
 from sftops.bundle import BundleManifest, VariantInfo
 from sftops.defaults import builtin_model_dir
 from sftops.exceptions import ServingError

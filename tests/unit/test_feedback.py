@@ -1,4 +1,4 @@
-"""serving/feedback_store.py: durable, deduplicated labelled feedback in SQLite WAL."""
+"""sftops/feedback.py: durable, deduplicated labelled feedback in SQLite WAL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from serving.feedback_store import FeedbackStore
+from sftops.feedback import FeedbackStore
 
 
 def test_add_dedups_counts_exports_and_survives_reopen(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""A fixed-weight ONNX classifier and a serving bundle around it, for exact tests without torch.
+"""Test fakes for ONNX serving: a fixed-weight ONNX classifier, a serving bundle around it, and registering it.
 
 The model reads token ids and computes, per text, m = mean of its (unpadded) ids;
 logits = m * WEIGHT + BIAS; embedding = [m, number of tokens]. So expected
