@@ -38,6 +38,9 @@ def _objective(params: Params, data: PreparedData, parent_id: str):
             raise SurplusTrial(f"trial {trial.number} is beyond n_trials={cfg.n_trials}")
         sampled = suggest(trial, cfg.search_space, params.model.strategy)
         trial_params = apply_overrides(params, sampled, source=f"trial {trial.number}")
+        # patience counts epochs in params.yaml; a trial evaluates evals_per_epoch times per epoch
+        patience = trial_params.train.early_stopping_patience * cfg.evals_per_epoch
+        trial_params = apply_overrides(trial_params, {"train.early_stopping_patience": patience})
         batch = trial_params.train.batch_size * trial_params.train.gradient_accumulation_steps
         eval_steps = max(1, -(-len(train) // batch) // cfg.evals_per_epoch)
         run_id = start_trial_run(parent_id, trial, trial_params, sampled)
