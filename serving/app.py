@@ -13,13 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from sftops import __version__
+from sftops.config import DriftConfig
 from sftops.feedback import FeedbackStore
 
 from .batcher import Batcher, BatchError, QueueFullError
 from .limits import BodyLimits
 from .metrics import RequestMetrics, ServingMetrics
 from .model_store import LoadedModel, ModelStore
-from .routes import admin, feedback, model, predict
+from .monitor import ServingMonitor
+from .routes import admin, drift, feedback, model, predict
 from .settings import ServeSettings
 from .state import ServingState, infer_with
 
@@ -77,21 +79,38 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         drained = await asyncio.to_thread(state.batcher.stop, state.settings.drain_timeout_s)
         log.info("shut down; queue %s", "drained" if drained else "not drained within serve.drain_timeout_s")
         state.feedback.close()
+        state.monitor.close()
 
 
-def create_app(settings: ServeSettings, store: ModelStore, feedback_store: FeedbackStore | None = None) -> FastAPI:
-    """An app serving `store`'s model; the store may be loaded already (CLI) or load in the background."""
+def create_app(
+    settings: ServeSettings,
+    store: ModelStore,
+    feedback_store: FeedbackStore | None = None,
+    *,
+    drift_config: DriftConfig | None = None,
+    project_dir: str | Path = ".",
+    params_file: str | Path | None = None,
+) -> FastAPI:
+    """An app serving `store`'s model; the store may be loaded already (CLI) or load in the background.
+
+    `drift_config` (off when None) monitors live traffic against each served version's drift reference;
+    on an alarm it starts `sftops retrain` with `params_file` in `project_dir` (no params file, no retrain).
+    """
     metrics = ServingMetrics()
+    monitor = ServingMonitor(
+        drift_config or DriftConfig(enabled=False), registry=metrics.registry, project_dir=project_dir, params_file=params_file
+    )
 
     def on_swap(loaded: LoadedModel) -> None:
         metrics.swaps.inc()
         metrics.set_model(loaded.info.name, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
+        monitor.use_bundle(loaded.bundle_dir, loaded.runtime.variant, loaded.runtime.labels, loaded.info.version)
 
     store.on_swap = on_swap
     if store.ready:
         on_swap(store.current)
     batcher: Batcher = Batcher(
-        infer_with(store, metrics),
+        infer_with(store, metrics, monitor),
         max_batch_size=settings.max_batch_size,
         max_wait_s=settings.max_wait_ms / 1000,
         max_queue=settings.max_queue,
@@ -107,9 +126,9 @@ def create_app(settings: ServeSettings, store: ModelStore, feedback_store: Feedb
     )
     app.state.serving = ServingState(
         settings=settings, store=store, batcher=batcher, metrics=metrics,
-        feedback=feedback_store or FeedbackStore(Path(settings.feedback_db)),
+        feedback=feedback_store or FeedbackStore(Path(settings.feedback_db)), monitor=monitor,
     )
-    routers = [module.router for module in (predict, model, feedback, admin)]
+    routers = [module.router for module in (predict, model, feedback, drift, admin)]
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)

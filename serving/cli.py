@@ -24,6 +24,7 @@ def serve(argv: Sequence[str]) -> None:
     import uvicorn
 
     from sftops.config import load_params
+    from sftops.feedback import FeedbackStore
     from sftops.tracking import resolve_tracking_uri
 
     from .app import create_app
@@ -31,6 +32,8 @@ def serve(argv: Sequence[str]) -> None:
     from .settings import load_settings
 
     params = load_params(args.params)
+    params_file = Path(args.params).resolve()
+    project_dir = params_file.parent  # where `sftops retrain` runs and finds the feedback and drift status
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings(params.serve, **overrides)
     spec = settings.model or params.registry.model_name
@@ -48,7 +51,8 @@ def serve(argv: Sequence[str]) -> None:
     log.info("model %s version %s ready (%s on %s)", ref, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
     if store.degraded:
         log.warning("DEGRADED: %s", store.degraded)
-    app = create_app(settings, store)
+    feedback = FeedbackStore(project_dir / settings.feedback_db)
+    app = create_app(settings, store, feedback, drift_config=params.drift, project_dir=project_dir, params_file=params_file)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False, timeout_graceful_shutdown=int(settings.drain_timeout_s))
 
 

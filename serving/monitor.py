@@ -13,14 +13,19 @@ import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from sftops.bundle import BundleManifest
 from sftops.config import DriftConfig
 from sftops.drift import DriftMonitor, DriftReport, Observations, ReferenceProfile
+from sftops.drift.reference import DriftReference
+from sftops.exceptions import RegistryError
 from sftops.retraining import retrain_status, save_drift_status, spawn_retrain
+
+from .schemas import DriftCheck, DriftResponse, RetrainStatus
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ class ServingMonitor:
         self._monitor: DriftMonitor | None = None
         self._labels: list[str] = []
         self._version: str | None = None
+        self._detail: str | None = None if cfg.enabled else "drift monitoring is off (drift.enabled: false)"
         self._last: DriftReport | None = None
         self._retrain_proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -72,12 +78,35 @@ class ServingMonitor:
             return
         with self._lock:
             self._monitor = DriftMonitor(profile, self.cfg)
-            self._labels, self._version, self._last = list(labels), version, None
+            self._labels, self._version, self._last, self._detail = list(labels), version, None, None
         self.alarm.set(0)
         self.window.set(0)
         if self._worker is None:
             self._worker = threading.Thread(target=self._loop, name="drift-monitor", daemon=True)
             self._worker.start()
+
+    def use_bundle(self, bundle_dir: str | Path, variant: str, labels: Sequence[str], version: str) -> None:
+        """`set_reference` from a serving bundle's drift reference; a bundle without one is served unmonitored."""
+        if not self.cfg.enabled:
+            self._version = version
+            return
+        try:
+            file = BundleManifest.load(bundle_dir).drift_reference_file
+            if file is None:
+                raise RegistryError(f"{bundle_dir}: the bundle's manifest names no drift reference; re-export the model")
+            profile = DriftReference.load(bundle_dir, file).profile(bundle_dir, variant)
+        except RegistryError as exc:
+            self.clear_reference(version, f"version {version} is not monitored: {exc}")
+            return
+        self.set_reference(profile, labels, version)
+
+    def clear_reference(self, version: str, detail: str) -> None:
+        """Stop monitoring (the served version has no usable drift reference) and say why in `status`."""
+        log.warning("%s", detail)
+        with self._lock:
+            self._monitor, self._version, self._last, self._detail = None, version, None, detail
+        self.alarm.set(0)
+        self.window.set(0)
 
     def observe(self, batch: Observations) -> None:
         """Add served texts to the window (cheap); wakes the background check every `check_every` texts."""
@@ -87,9 +116,15 @@ class ServingMonitor:
         if monitor.observe(batch):
             self._due.set()
 
-    def observe_predictions(self, predictions: Sequence[ObservedPrediction]) -> None:
-        """`observe` for the runtime's Prediction objects (skipped when the model outputs no embedding)."""
+    def observe_predictions(self, predictions: Sequence[ObservedPrediction], version: str | None = None) -> None:
+        """`observe` for the runtime's Prediction objects (skipped when the model outputs no embedding).
+
+        With `version`, predictions of another version than the monitored one (a batch that ran
+        across a hot swap) are dropped rather than mixed into the new version's window.
+        """
         if self._monitor is None or not predictions or predictions[0].embedding is None:
+            return
+        if version is not None and version != self._version:
             return
         self.observe(Observations(
             embeddings=np.stack([p.embedding for p in predictions]),
@@ -109,17 +144,23 @@ class ServingMonitor:
         self._publish(report)
         return report
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> DriftResponse:
         """The body of GET /v1/drift: the last report, the model version it concerns, and the retrain status."""
-        return {
-            "enabled": self.cfg.enabled,
-            "model_version": self._version,
-            "observed": self._monitor.observed_total if self._monitor else 0,
-            "report": self._last.to_dict() if self._last else None,
-            "retrain": retrain_status(self.state_dir),
-        }
+        monitor, last = self._monitor, self._last
+        return DriftResponse(
+            enabled=self.cfg.enabled,
+            model_version=self._version,
+            monitoring=monitor is not None,
+            detail=self._detail,
+            alarm=bool(last and last.alarm),
+            window=monitor.window_size if monitor else 0,
+            observed=monitor.observed_total if monitor else 0,
+            report=DriftCheck.model_validate(last.to_dict()) if last else None,
+            retrain=RetrainStatus.model_validate(retrain_status(self.state_dir)),
+        )
 
     def close(self) -> None:
+        """Stop the background checks (a retrain already started keeps running on its own)."""
         self._stop.set()
         self._due.set()
         if self._worker is not None:

@@ -32,13 +32,19 @@ _WARMUP_TEXTS = ["ok", "this is a short warm-up sentence", "a longer warm-up tex
 
 @dataclass(frozen=True)
 class Prediction:
-    """One text's answer: the label, its probability, every class probability, the pooled embedding."""
+    """One text's answer: the label, its probability, every class probability, the pooled embedding.
+
+    `n_tokens` (special tokens in, after truncation) and `n_unknown` (unknown-token ids) are
+    counted as the bundle's drift reference counts them, for the drift monitor.
+    """
 
     label: str
     score: float
     probabilities: dict[str, float]
     truncated: bool
     embedding: np.ndarray | None = None
+    n_tokens: int = 0
+    n_unknown: int = 0
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -93,6 +99,8 @@ class ClassifierRuntime:
         self._counter.no_truncation()
         pad_id = tokenizer.padding["pad_id"] if tokenizer.padding else None
         self._pad_id = pad_id if pad_id is not None else (tokenizer.token_to_id("[PAD]") or 0)
+        unk_token = getattr(tokenizer.model, "unk_token", None)
+        self._unk_id = tokenizer.token_to_id(unk_token) if unk_token else None
         self._inputs = {i.name: (np.int32 if "int32" in i.type else np.int64) for i in session.get_inputs()}
         unknown = set(self._inputs) - {"input_ids", "attention_mask", "token_type_ids"}
         if unknown:
@@ -137,6 +145,8 @@ class ClassifierRuntime:
                     probabilities={name: float(p) for name, p in zip(self.labels, probs[row])},
                     truncated=bool(encodings[i].overflowing),
                     embedding=None if embedding is None else np.asarray(embedding[row], dtype=np.float32),
+                    n_tokens=lengths[i],
+                    n_unknown=0 if self._unk_id is None else encodings[i].ids.count(self._unk_id),
                 )
         return [r for r in results if r is not None]
 

@@ -89,3 +89,58 @@ class ReloadResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+class DetectorStatus(BaseModel):
+    """One drift detector's verdict on the last checked window."""
+
+    score: float = Field(description="effect size: PSI (labels), KS distance, rate difference (unknown), MMD^2 (embedding)")
+    p_value: float
+    alarm: bool = Field(description="p_value below the per-detector threshold (drift.p_value / detectors)")
+    n_window: int
+    n_reference: int
+    test: str = Field(description="the statistical test behind the p-value")
+
+
+class DriftCheck(BaseModel):
+    """The last drift evaluation of the live window against the served model's reference."""
+
+    state: Literal["warming_up", "ok", "alarm"]
+    alarm: bool
+    evaluated_at: float = Field(description="unix time")
+    window_size: int = Field(description="texts in the window that was tested")
+    observed_total: int
+    p_value: float = Field(description="family-wise false-alarm rate per check (drift.p_value)")
+    detector_alpha: float = Field(description="each detector alarms below this p-value (Bonferroni)")
+    detectors: dict[str, DetectorStatus] = Field(default_factory=dict)
+
+
+class RetrainStatus(BaseModel):
+    """The last retrain (from `<drift.retrain.state_dir>/state.json`) and whether one is running now."""
+
+    status: Literal["running", "promoted", "rejected", "unchanged", "failed"] | None = Field(
+        None, description="null: no retrain has run yet")
+    reason: str | None = None
+    message: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    last_success_at: float | None = None
+    run_id: str | None = Field(None, description="the retrain's MLflow run")
+    model_version: str | None = Field(None, description="the version the retrain registered")
+    decision: str | None = Field(None, description="the promotion gate's decision on that version")
+    running: bool = False
+    holder: str | None = Field(None, description="who holds the retrain lock, while one runs")
+
+
+class DriftResponse(BaseModel):
+    """GET /v1/drift: whether live traffic still looks like the served model's training data."""
+
+    enabled: bool = Field(description="drift.enabled")
+    model_version: str | None = Field(None, description="the served version the window belongs to")
+    monitoring: bool = Field(description="a drift reference is loaded and texts are being compared with it")
+    detail: str | None = Field(None, description="why nothing is monitored (drift disabled, bundle without reference)")
+    alarm: bool = Field(description="the last check alarmed")
+    window: int = Field(description="texts in the window now (at most drift.window)")
+    observed: int = Field(description="texts observed since this version was loaded")
+    report: DriftCheck | None = Field(None, description="the last check; null before the first one")
+    retrain: RetrainStatus

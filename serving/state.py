@@ -12,6 +12,7 @@ from sftops.feedback import FeedbackStore
 from .batcher import Batcher
 from .metrics import ServingMetrics
 from .model_store import LoadedModel, ModelInfo, ModelStore
+from .monitor import ServingMonitor
 from .runtime import Prediction
 from .settings import ServeSettings
 
@@ -25,6 +26,7 @@ class ServingState:
     batcher: Batcher[str, Answer]
     metrics: ServingMetrics
     feedback: FeedbackStore
+    monitor: ServingMonitor
 
     def model(self) -> LoadedModel:
         """The served model, or 503 while none is loaded."""
@@ -33,14 +35,16 @@ class ServingState:
         return self.store.current
 
 
-def infer_with(store: ModelStore, metrics: ServingMetrics):  # noqa: ANN201 - a batch function
-    """The batch function: classify texts with the model current when the batch starts."""
+def infer_with(store: ModelStore, metrics: ServingMetrics, monitor: ServingMonitor | None = None):  # noqa: ANN201
+    """The batch function: classify texts with the model current when the batch starts, feed the drift window."""
 
     def infer(texts: list[str]) -> list[Answer]:
         model = store.current  # read once: a swap during this batch does not affect it
         predictions = model.runtime.predict(texts)
         for p in predictions:
             metrics.predictions.labels(label=p.label).inc()
+        if monitor is not None:  # runs in the batch worker thread, off the event loop
+            monitor.observe_predictions(predictions, version=model.info.version)
         return [(p, model.info) for p in predictions]
 
     return infer

@@ -95,6 +95,11 @@ class DriftMonitor:
         self._since_check = 0
         self._evaluations = 0
 
+    @property
+    def window_size(self) -> int:
+        """Observations in the window now (at most `drift.window`)."""
+        return self._labels.size
+
     def observe(self, batch: Observations) -> bool:
         """Add a batch to the window; True when an evaluation is due (every `check_every` observations)."""
         if len(batch) == 0:

@@ -63,9 +63,13 @@ def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.n
 
 def make_mean_id_bundle(
     folder: str | Path, *, labels: Sequence[str] = LABELS, max_length: int = 16,
-    weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS,
+    weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS, drift_texts: Sequence[str] | None = None,
 ) -> Path:
-    """A complete serving bundle folder around the fixed-weight model, with the MiniLM tokenizer."""
+    """A complete serving bundle folder around the fixed-weight model, with the MiniLM tokenizer.
+
+    With `drift_texts`, the bundle gets the drift reference export would write for those texts
+    (exact: embeddings and logits follow from the token ids); without, it has none.
+    """
     import json
 
     folder = Path(folder)
@@ -73,11 +77,34 @@ def make_mean_id_bundle(
     make_mean_id_model(folder / "model.onnx", weight, bias)
     shutil.copy(builtin_model_dir() / "tokenizer.json", folder / "tokenizer.json")
     (folder / "label_map.json").write_text(json.dumps({name: i for i, name in enumerate(labels)}))
+    reference = None
+    if drift_texts:
+        reference = _mean_id_reference(folder, drift_texts, labels, max_length, weight, bias).save(folder).name
     BundleManifest(
         max_length=max_length, inputs=["input_ids", "attention_mask"], labels=list(labels),
-        drift_reference_file=None, variants={"fp32": VariantInfo(file="model.onnx", device="any")},
+        drift_reference_file=reference, variants={"fp32": VariantInfo(file="model.onnx", device="any")},
     ).save(folder)
     return folder
+
+
+def _mean_id_reference(  # noqa: ANN202
+    folder: Path, texts: Sequence[str], labels: Sequence[str], max_length: int, weight: np.ndarray, bias: np.ndarray
+):
+    from tokenizers import Tokenizer
+
+    from sftops.drift.reference import build_reference
+
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length)
+    ids = [e.ids for e in tokenizer.encode_batch(list(texts))]
+    return build_reference(
+        token_ids=ids, unk_token_id=tokenizer.token_to_id("[UNK]"),
+        logits=np.stack([expected_logits(i, weight, bias) for i in ids]),
+        true_labels=[0] * len(ids),
+        embeddings={"fp32": np.array([[np.mean(i), len(i)] for i in ids], dtype=np.float32)},
+        labels=labels, max_length=max_length, folder=folder,
+    )
 
 
 def register_bundle(client, experiment_id: str, name: str, bundle: Path, *, metrics: dict[str, float] | None = None) -> str:  # noqa: ANN001

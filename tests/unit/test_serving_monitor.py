@@ -43,7 +43,7 @@ def test_checks_run_in_the_background_publish_gauges_and_fire_on_alarm(tmp_path:
     try:
         for _ in range(3):
             monitor.observe(_batch(rng, 50))  # the third batch fills min_samples and is a check_every boundary
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # generous: 2 shared cores
         status_file = tmp_path / "retrain/drift_status.json"  # written once a check saw min_samples texts
         while not status_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -59,8 +59,9 @@ def test_checks_run_in_the_background_publish_gauges_and_fire_on_alarm(tmp_path:
         assert _gauge(registry, "sftops_drift_alarm") == 1
         assert _gauge(registry, "sftops_drift_p_value", detector="embedding") < CFG.detector_alpha
         status = monitor.status()
-        assert status["report"]["state"] == "alarm" and status["model_version"] == "3"
-        assert status["retrain"]["status"] is None and status["retrain"]["running"] is False
+        assert (status.report.state, status.alarm, status.model_version, status.window) == ("alarm", True, "3", 150)
+        assert status.report.detectors["embedding"].p_value < CFG.detector_alpha
+        assert status.retrain.status is None and status.retrain.running is False
     finally:
         monitor.close()
 
@@ -71,7 +72,7 @@ def test_a_hot_swap_starts_a_fresh_window(tmp_path: Path) -> None:
     monitor.set_reference(_profile(rng), LABELS, version="3")
     monitor.observe(_batch(rng, 120, shift=1.0))
     monitor.set_reference(_profile(rng), LABELS, version="4")
-    assert monitor.status()["observed"] == 0 and monitor.status()["model_version"] == "4"
+    assert (monitor.status().observed, monitor.status().model_version) == (0, "4")
     assert monitor.check_now().state == "warming_up"
     monitor.close()
 
@@ -83,7 +84,9 @@ def test_observe_predictions_reads_runtime_predictions_in_label_order(tmp_path: 
     preds = [SimpleNamespace(probabilities={"positive": 0.7, "negative": 0.1, "neutral": 0.2},
                              embedding=np.zeros(8, np.float32), n_tokens=12, n_unknown=1)] * 4
     monitor.observe_predictions(preds)
-    assert monitor.status()["observed"] == 4
+    assert monitor.status().observed == 4
+    monitor.observe_predictions(preds, version="0")  # a batch of the version before a hot swap
+    assert monitor.status().observed == 4
     window_labels = monitor._monitor._labels.snapshot()  # noqa: SLF001 - the label ids recorded
     assert window_labels.tolist() == [2, 2, 2, 2]
     monitor.close()
@@ -93,5 +96,7 @@ def test_disabled_monitor_observes_nothing(tmp_path: Path) -> None:
     monitor = ServingMonitor(DriftConfig(enabled=False), registry=CollectorRegistry(), project_dir=tmp_path)
     monitor.set_reference(_profile(np.random.default_rng(3)), LABELS, version="1")
     monitor.observe(_batch(np.random.default_rng(4), 10))
-    assert monitor.status() | {"retrain": None} == {"enabled": False, "model_version": None, "observed": 0,
-                                                    "report": None, "retrain": None}
+    status = monitor.status()
+    assert (status.enabled, status.monitoring, status.model_version, status.observed, status.report) == (
+        False, False, None, 0, None)
+    assert "drift.enabled: false" in status.detail

@@ -16,7 +16,7 @@ from serving.app import create_app
 from serving.model_store import ModelRef, ModelStore
 from serving.runtime import softmax
 from serving.settings import load_settings
-from sftops.testing.onnx_fakes import LABELS, expected_logits
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 from sftops.config import ServeConfig
 
 TOKEN = "s3cret"
@@ -205,3 +205,113 @@ def test_degraded_mode_is_reported_in_health(registry, unreachable_registry: str
         assert (await client.post("/v1/predict", json={"text": "hi"})).json()["predictions"][0]["version"] == "1"
 
     run_app(tmp_path, unreachable_registry, scenario)
+
+
+def _doc_paragraphs(n: int) -> list[str]:
+    """Python documentation paragraphs: long, technical, nothing like short review-style texts."""
+    import pydoc_data.topics
+
+    paragraphs = [p.strip() for text in pydoc_data.topics.topics.values() for p in text.split("\n\n") if len(p.strip()) > 200]
+    return paragraphs[:n]
+
+
+def _run_local(tmp_path: Path, bundle: Path, scenario: Callable[[httpx.AsyncClient], Awaitable[None]], **drift: object) -> None:
+    from sftops.config import DriftConfig
+
+    serve = load_settings(ServeConfig(), feedback_db=str(tmp_path / "fb.db"), max_wait_ms=1)
+    store = ModelStore.from_folder(bundle, device="cpu")
+    store.load_initial()
+
+    async def main() -> None:
+        app = create_app(serve, store, drift_config=DriftConfig(**drift), project_dir=tmp_path)
+        async with LifespanManager(app) as manager:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
+                await scenario(client)
+
+    asyncio.run(main())
+
+
+async def _drift_after(client: httpx.AsyncClient, observed: int) -> dict:
+    """/v1/drift once the background check of the first `observed` texts has run."""
+    for _ in range(200):
+        body = (await client.get("/v1/drift")).json()
+        if body["report"] and body["report"]["observed_total"] >= observed:
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no drift check covered {observed} texts: {body}")
+
+
+DRIFT = {"window": 100, "check_every": 100, "min_samples": 100, "p_value": 0.05, "mmd_permutations": 199}
+
+
+def test_live_traffic_feeds_the_drift_monitor_and_shifted_text_alarms(tmp_path: Path) -> None:
+    from sftops.testing import make_text_dataset
+
+    bundle = make_mean_id_bundle(tmp_path / "b", max_length=64, drift_texts=list(make_text_dataset(400, seed=1)["text"]))
+    in_domain = list(make_text_dataset(100, seed=2)["text"])
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        start = (await client.get("/v1/drift")).json()
+        assert (start["enabled"], start["monitoring"], start["model_version"], start["report"]) == (True, True, "local", None)
+        for i in range(0, 100, 10):
+            assert (await client.post("/v1/predict", json={"texts": in_domain[i:i + 10]})).status_code == 200
+        ok = await _drift_after(client, 100)
+        assert (ok["report"]["state"], ok["alarm"], ok["window"], ok["observed"]) == ("ok", False, 100, 100)
+        assert set(ok["report"]["detectors"]) == {"labels", "confidence", "length", "unknown", "embedding"}
+        assert all(d["p_value"] >= ok["report"]["detector_alpha"] for d in ok["report"]["detectors"].values())
+        assert ok["retrain"] == {**ok["retrain"], "status": None, "running": False}
+
+        docs = _doc_paragraphs(100)
+        for i in range(0, 100, 10):
+            assert (await client.post("/v1/predict", json={"texts": docs[i:i + 10]})).status_code == 200
+        shifted = await _drift_after(client, 200)
+        detectors = shifted["report"]["detectors"]
+        assert (shifted["report"]["state"], shifted["alarm"]) == ("alarm", True)
+        assert detectors["length"]["alarm"] and detectors["length"]["score"] > 0.9  # KS distance: 64-token paragraphs
+        metrics = (await client.get("/metrics")).text
+        assert "sftops_drift_alarm 1.0" in metrics and "sftops_drift_checks_total 2.0" in metrics
+        assert 'sftops_drift_p_value{detector="length"}' in metrics
+        assert not (tmp_path / "retrain/retrain-spawn.log").exists()  # no params file given: no retrain
+
+    _run_local(tmp_path, bundle, scenario, **DRIFT)
+    saved = json.loads((tmp_path / "retrain/drift_status.json").read_text())
+    assert (saved["state"], saved["model_version"]) == ("alarm", "local")
+
+
+def test_a_bundle_without_drift_reference_is_served_unmonitored(tmp_path: Path) -> None:
+    bundle = make_mean_id_bundle(tmp_path / "b")
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        assert (await client.post("/v1/predict", json={"text": "fine"})).status_code == 200
+        body = (await client.get("/v1/drift")).json()
+        assert (body["enabled"], body["monitoring"], body["observed"], body["alarm"]) == (True, False, 0, False)
+        assert "version local is not monitored" in body["detail"] and "no drift reference" in body["detail"]
+
+    _run_local(tmp_path, bundle, scenario, **DRIFT)
+
+
+def test_drift_disabled_still_serves_and_says_so(tmp_path: Path) -> None:
+    bundle = make_mean_id_bundle(tmp_path / "b", drift_texts=["a short text"] * 3)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        assert (await client.post("/v1/predict", json={"text": "fine"})).status_code == 200
+        body = (await client.get("/v1/drift")).json()
+        assert (body["enabled"], body["monitoring"], body["model_version"]) == (False, False, "local")
+        assert "drift.enabled: false" in body["detail"]
+        assert "sftops_drift_checks_total 0.0" in (await client.get("/metrics")).text
+        schema = (await client.get("/openapi.json")).json()
+        ok = schema["paths"]["/v1/drift"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert ok == {"$ref": "#/components/schemas/DriftResponse"}
+        assert {"DriftCheck", "DetectorStatus", "RetrainStatus"} <= set(schema["components"]["schemas"])
+
+    _run_local(tmp_path, bundle, scenario, enabled=False)
+
+
+def test_the_server_imports_neither_torch_nor_transformers() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, serving.app, serving.cli, serving.monitor, serving.runtime, serving.model_store; "
+            "print(sorted(m for m in ('torch', 'transformers', 'peft', 'optimum') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -56,6 +56,7 @@ def test_predictions_are_exact_and_in_request_order(bundle: Path) -> None:
         assert p.label == LABELS[int(want.argmax())] and p.score == pytest.approx(float(want.max()), rel=1e-5)
         np.testing.assert_allclose(p.embedding, [np.mean(ids), len(ids)], rtol=1e-6)
     assert [p.truncated for p in predictions] == [False, False, True, False]
+    assert [p.n_tokens for p in predictions] == [len(_ids(t)) for t in TEXTS] and predictions[2].n_tokens == 16
     assert runtime.count_tokens(TEXTS)[2] > 16 >= runtime.count_tokens(TEXTS)[0]
     assert runtime.predict([]) == []
 
@@ -89,3 +90,11 @@ def test_variant_choice_and_errors(bundle: Path, tmp_path: Path) -> None:
     (folder / "model.int8.onnx").write_bytes(b"not onnx")
     with pytest.raises(ServingError, match="ONNX Runtime cannot load"):
         load_runtime(folder, device="cpu")
+
+
+def test_unknown_tokens_are_counted_as_the_drift_reference_counts_them(bundle: Path) -> None:
+    runtime = load_runtime(bundle, device="cpu")
+    texts = ["hello \U0001f600 world \u2603\u2603", "plain words only"]
+    ids = [_ids(t) for t in texts]
+    counts = [p.n_unknown for p in runtime.predict(texts)]
+    assert counts == [i.count(100) for i in ids] and counts[0] >= 1 and counts[1] == 0  # 100 = [UNK] in MiniLM's vocab
