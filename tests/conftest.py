@@ -52,11 +52,11 @@ def mlflow_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def postgres_url() -> str:
     """A real throwaway PostgreSQL cluster on 127.0.0.1 with an empty `optuna` database."""
     from sftops.testing.servers import postgres_server
 
-    with postgres_server(tmp_path_factory.mktemp("postgres")) as url:
+    with postgres_server() as url:
         yield url
 
 

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -75,9 +76,12 @@ def _pg_bin(name: str) -> str:
 
 
 @contextlib.contextmanager
-def postgres_server(root: Path, port: int | None = None) -> Iterator[str]:
-    """Init and run a throwaway PostgreSQL cluster under `root`; yield a postgresql:// URL."""
-    root.mkdir(parents=True, exist_ok=True)
+def postgres_server(port: int | None = None) -> Iterator[str]:
+    """Init and run a throwaway PostgreSQL cluster in a fresh /tmp folder; yield a postgresql:// URL."""
+    # Directly under /tmp and world-readable: as root, the server runs as `postgres`, which
+    # cannot enter pytest's 0700 tmp folders.
+    root = Path(tempfile.mkdtemp(prefix="sftops-pg-"))
+    root.chmod(0o755)
     port = port or free_port()
     data = root / "pgdata"
     run_as: list[str] = []
@@ -107,3 +111,4 @@ def postgres_server(root: Path, port: int | None = None) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(root, ignore_errors=True)

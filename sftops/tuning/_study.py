@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -49,15 +50,26 @@ def storage_url(url: str) -> str:
     return url
 
 
-def _storage(cfg: TuneConfig) -> RDBStorage:
+def _storage(cfg: TuneConfig, attempts: int = 5) -> RDBStorage:
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
     engine_kwargs = {"pool_pre_ping": True} if cfg.storage.startswith("postgresql") else None
     try:
-        return RDBStorage(
-            storage_url(cfg.storage),
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=cfg.heartbeat_interval,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
-        )
+        for attempt in range(1, attempts + 1):
+            try:
+                return RDBStorage(
+                    storage_url(cfg.storage),
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=cfg.heartbeat_interval,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
+                )
+            except (IntegrityError, ProgrammingError):
+                # workers starting together on an empty database race to create Optuna's
+                # tables; the loser sees "already exists" / a duplicate key and retries
+                if attempt == attempts:
+                    raise
+                time.sleep(0.5 * attempt)
+        raise AssertionError("unreachable")
     except Exception as exc:  # sqlalchemy/driver errors: unreachable server, bad URL, missing driver
         raise ConfigError(f"tune.storage: cannot open Optuna storage {_redact(cfg.storage)} ({str(exc).splitlines()[0]}); "
                           "check the URL and that the database server is up") from None

@@ -49,21 +49,3 @@ def _one_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """PostgreSQL for these tests, rooted directly in /tmp: as root, initdb runs as `postgres`, which
-    cannot enter pytest's 0700 tmp folders (the shared fixture in tests/conftest.py trips on that)."""
-    import shutil
-    import tempfile
-
-    from sftops.testing.servers import postgres_server
-
-    root = Path(tempfile.mkdtemp(prefix="sftops-pg-"))
-    root.chmod(0o755)
-    try:
-        with postgres_server(root / "pg") as url:
-            yield url
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
