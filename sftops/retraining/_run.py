@@ -112,12 +112,17 @@ def _locked_retrain(
         "pid": os.getpid(), "run_id": None, "model_version": None, "decision": None,
     })
     save_state(state_dir, state)
-    connect(params.tracking)
     result = RetrainResult("failed", fired)
-    run = mlflow.start_run(run_name=f"retrain-{reason}", tags={
-        **lineage_tags(params, cwd=project_dir), "sftops.kind": "retrain", "sftops.retrain.reason": reason,
-        "sftops.retrain.triggers": ",".join(t.reason for t in fired),
-    })
+    try:
+        connect(params.tracking)
+        run = mlflow.start_run(run_name=f"retrain-{reason}", tags={
+            **lineage_tags(params, cwd=project_dir), "sftops.kind": "retrain", "sftops.retrain.reason": reason,
+            "sftops.retrain.triggers": ",".join(t.reason for t in fired),
+        })
+    except BaseException as exc:  # e.g. tracking server down: say so in the state, not "running"
+        result.message = f"{type(exc).__name__}: {exc}"
+        _finish(state_dir, state, result, merged_cutoff=None)
+        raise
     result.run_id = run.info.run_id
     state = state.model_copy(update={"run_id": run.info.run_id})
     save_state(state_dir, state)

@@ -177,3 +177,21 @@ def test_feedback_file_missing_from_extra_sources_is_a_config_error(tmp_path: Pa
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == 1
     assert "drift.retrain.feedback_file (data/feedback/feedback.csv) is not listed in data.extra_sources" in out
+
+
+def test_an_unreachable_tracking_server_fails_the_retrain_instead_of_leaving_it_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sftops.exceptions import SftopsError
+    from sftops.testing.servers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", dead)
+    params_file = _project(tmp_path)
+    params = load_params(params_file).model_copy(update={"tracking": load_params(params_file).tracking.model_copy(
+        update={"uri": dead, "connect_timeout": 1.0})})
+    with pytest.raises(SftopsError, match="unreachable"):
+        retrain(params, project_dir=tmp_path, force=True)
+    state = load_state(tmp_path / "retrain")
+    assert state.status == "failed" and "unreachable" in state.message and state.pid is None
+    assert not (tmp_path / "pipeline_runs.txt").exists()
