@@ -212,7 +212,7 @@ def _doc_paragraphs(n: int) -> list[str]:
     import pydoc_data.topics
 
     paragraphs = [p.strip() for text in pydoc_data.topics.topics.values() for p in text.split("\n\n") if len(p.strip()) > 200]
-    return paragraphs[:n]
+    return list(dict.fromkeys(paragraphs))[:n]  # some paragraphs repeat across topics
 
 
 def _run_local(tmp_path: Path, bundle: Path, scenario: Callable[[httpx.AsyncClient], Awaitable[None]], **drift: object) -> None:
