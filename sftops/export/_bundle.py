@@ -198,6 +198,7 @@ def _drift_reference(
     texts = train["text"].astype(str).tolist()
     outputs = {name: run(forward, texts) for name, forward in sessions.items()}
     serving_tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    serving_tokenizer.no_padding()  # lengths per text, as the server counts them (truncated, never padded)
     encodings = serving_tokenizer.encode_batch(texts)
     reference = build_reference(
         token_ids=[e.ids for e in encodings],

@@ -76,12 +76,21 @@ def test_drift_reference_describes_the_training_sample(bundle) -> None:
     assert reference.n == 50 and sum(reference.label_counts) == 50 and sum(reference.true_label_counts) == 50
     assert len(reference.confidences) == 50 and all(1 / 3 <= c <= 1 for c in reference.confidences)
     assert len(reference.token_lengths) == 50 and max(reference.token_lengths) <= 48
+    assert len(set(reference.token_lengths)) > 1  # one length per text, not the padded batch length
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_padding()
+    assert reference.total_tokens == sum(reference.token_lengths)
+    assert reference.token_lengths[0] == len(tokenizer.encode(_drift_sample_texts()[0]).ids)
     assert reference.unk_token_id == 100 and 0 <= reference.unknown_texts <= 50
     assert set(reference.embeddings_files) == {"fp32", "optimized", "int8"}
     fp32 = reference.embeddings(folder, "fp32")
     assert fp32.shape == (50, 32) and np.abs(reference.embeddings(folder, "int8") - fp32).max() < 0.5
     profile = reference.profile(folder, "int8")
     assert profile.embeddings.shape == (50, 32) and profile.unknown_trials == 50
+
+
+def _drift_sample_texts() -> list[str]:
+    return prepared_from_frames().train.sample(n=50, random_state=0)["text"].tolist()
 
 
 def test_parity_failure_raises_and_leaves_the_old_bundle(tiny_classifier_dir: Path, tmp_path: Path) -> None:
