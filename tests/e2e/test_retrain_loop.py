@@ -1,0 +1,225 @@
+"""The closed loop, end to end: `dvc repro` -> champion -> `sftops serve` -> drift alarm -> retrain -> hot swap.
+
+One temp project (a fresh git repo of this project's files) on a real `mlflow server`, with the
+tiny random BERT and synthetic texts whose labels follow from their words. Version 1 is trained
+with a useless learning rate (1e-9: it stays random), so the retrained version 2 must beat it on
+the gate; the test then sets that learning rate back and forces a retrain whose worse version 3
+must be rejected. A background client streams requests through all of it and must see no failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from sftops.testing.project import make_project_copy, project_env, run
+from sftops.testing.servers import free_port, wait_http
+
+USELESS_LR = 1e-9  # the model does not move from its random init: any trained model beats it
+GOOD_LR = 1e-2
+
+
+def _doc_paragraphs(n: int) -> list[str]:
+    """Python documentation paragraphs: long and technical, nothing like the short synthetic reviews."""
+    import pydoc_data.topics
+
+    paragraphs = [p.strip() for text in pydoc_data.topics.topics.values() for p in text.split("\n\n") if len(p.strip()) > 200]
+    return list(dict.fromkeys(paragraphs))[:n]  # some paragraphs repeat across topics
+
+
+def _set_params(repo: Path, **sections: dict[str, Any]) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for name, values in sections.items():
+        params[name] = {**params.get(name, {}), **values}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Traffic(threading.Thread):
+    """A client sending one small /v1/predict request after another, recording every failure and version."""
+
+    def __init__(self, url: str, texts: list[str]) -> None:
+        super().__init__(daemon=True)
+        self.url, self.texts = url, texts
+        self.stop = threading.Event()
+        self.ok = 0
+        self.failures: list[str] = []
+        self.versions: list[str] = []
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            i = 0
+            while not self.stop.is_set():
+                batch = [self.texts[(i + k) % len(self.texts)] for k in range(4)]
+                i += 4
+                try:
+                    resp = client.post("/v1/predict", json={"texts": batch})
+                except httpx.HTTPError as exc:
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                if resp.status_code != 200:
+                    self.failures.append(f"{resp.status_code}: {resp.text[:200]}")
+                    continue
+                self.ok += 1
+                version = resp.json()["predictions"][0]["version"]
+                if not self.versions or self.versions[-1] != version:
+                    self.versions.append(version)
+                time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, mlflow_server_url: str) -> Iterator[tuple[Path, str, str]]:
+    """Version 1 registered and champion in a temp project; yields (repo, model name, server URL) with the server up."""
+    from sftops.testing import make_text_dataset, make_tiny_bert
+
+    root = tmp_path_factory.mktemp("loop")
+    tiny_bert = make_tiny_bert(root / "tiny-bert")
+    repo = make_project_copy(root / "proj")
+    make_text_dataset(600, seed=7).to_csv(repo / "data/texts.csv", index=False)
+    name = f"loop-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    _set_params(
+        repo,
+        data={"source": "data/texts.csv", "label_column": "label", "split": {"train": 0.6, "validation": 0.2, "test": 0.2},
+              "max_samples": {"train": None, "validation": None, "test": None}},
+        model={"base": str(tiny_bert), "max_length": 32},
+        train={"learning_rate": USELESS_LR, "batch_size": 16, "eval_batch_size": 64, "epochs": 4, "warmup_ratio": 0.0,
+               "early_stopping_patience": 3, "precision": "fp32"},
+        tune={"enabled": False},
+        tracking={"uri": mlflow_server_url, "experiment": name},
+        registry={"model_name": name},
+        export={"variants": [], "parity_samples": 64, "drift_samples": 300},
+        serve={"port": port, "device": "cpu", "poll_interval_s": 1, "cache_dir": "serve-cache", "max_wait_ms": 2,
+               "intra_op_threads": 1},
+        # no `confidence` detector: version 1 is untrained, its confidences all lie within 5e-5 of 1/3, and the
+        # reference keeps them rounded to 5 decimals, so KS would compare rounding steps, not traffic
+        drift={"window": 100, "check_every": 50, "min_samples": 100, "p_value": 0.01, "mmd_permutations": 1000,
+               "detectors": ["labels", "length", "unknown", "embedding"],
+               "retrain": {"on_drift": True, "min_feedback": None, "cooldown_s": 3600, "timeout_s": 600}},
+    )
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.email=t@sftops", "-c", "user.name=t", "commit", "-qm", "tiny loop profile"], repo)
+    run(["dvc", "repro"], repo, timeout=600)
+    _set_params(repo, train={"learning_rate": GOOD_LR})  # from now on a retrain trains for real
+    url = f"http://127.0.0.1:{port}"
+    log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(["sftops", "serve", "--params", "params.yaml"], cwd=repo, env=project_env(),
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(f"{url}/ready", timeout=120, proc=server)
+        yield repo, name, url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        _wait("retrains to finish", lambda: not _retrain_running(repo), timeout=120)
+
+
+def _retrain_running(repo: Path) -> bool:
+    from sftops.retraining import is_locked
+
+    return is_locked(repo / "retrain/retrain.lock")
+
+
+def _drift(url: str) -> dict[str, Any]:
+    return httpx.get(f"{url}/v1/drift", timeout=10).json()
+
+
+def _champion(uri: str, name: str) -> str:
+    from mlflow import MlflowClient
+
+    return str(MlflowClient(uri, uri).get_model_version_by_alias(name, "champion").version)
+
+
+def test_drift_alarm_retrains_promotes_and_hot_swaps_without_a_failed_request(
+    project: tuple[Path, str, str], mlflow_server_url: str
+) -> None:
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from sftops.data.prepared import load_prepared
+
+    repo, name, url = project
+    assert _champion(mlflow_server_url, name) == "1"
+    test_texts = list(load_prepared(repo / "data/prepared").test["text"])
+    traffic = Traffic(url, test_texts)
+    traffic.start()
+    try:
+        # in-domain traffic: the window fills and the checks stay quiet
+        ok = _wait("a drift check on in-domain traffic", lambda: (d := _drift(url))["report"]
+                   and d["report"]["window_size"] >= 100 and d, timeout=60)
+        assert (ok["monitoring"], ok["model_version"], ok["alarm"], ok["report"]["state"]) == (True, "1", False, "ok")
+        assert ok["retrain"]["status"] is None
+
+        # users label what they see: Python-docs paragraphs are "neutral"; then such traffic arrives
+        docs = _doc_paragraphs(200)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for text in docs:
+                assert client.post("/v1/feedback", json={"text": text, "label": "neutral"}).json() == {"stored": True}
+            for i in range(0, len(docs), 8):
+                assert client.post("/v1/predict", json={"texts": docs[i:i + 8]}).status_code == 200
+        alarm = _wait("a drift alarm", lambda: (d := _drift(url))["alarm"] and d, timeout=60)
+        assert alarm["report"]["detectors"]["length"]["alarm"] and alarm["model_version"] == "1"
+
+        # the server started `sftops retrain --reason drift`; it merges the feedback and reruns dvc repro
+        done = _wait("the retrain to finish", lambda: (d := _drift(url))["retrain"]["status"] not in (None, "running")
+                     and not d["retrain"]["running"] and d, timeout=400, every=2)
+        retrain = done["retrain"]
+        assert (retrain["status"], retrain["reason"], retrain["model_version"], retrain["decision"]) == (
+            "promoted", "drift", "2", "promoted"), retrain
+        assert _champion(mlflow_server_url, name) == "2"
+        _wait("the server to swap in version 2", lambda: httpx.get(f"{url}/v1/model").json()["version"] == "2", timeout=30)
+        time.sleep(1.5)  # a few more requests answered by version 2
+    finally:
+        traffic.stop.set()
+        traffic.join(timeout=30)
+    assert traffic.failures == [] and traffic.ok > 50
+    assert traffic.versions == ["1", "2"]
+
+    client = MlflowClient(mlflow_server_url, mlflow_server_url)
+    run = client.get_run(retrain["run_id"])
+    assert (run.data.tags["sftops.retrain.reason"], run.data.tags["sftops.retrain.outcome"]) == ("drift", "promoted")
+    assert run.data.metrics["feedback_rows"] == len(docs)
+    assert client.get_model_version(name, "2").tags["sftops.retrain_run_id"] == retrain["run_id"]
+    merged = pd.read_csv(repo / "data/feedback/feedback.csv")
+    assert len(merged) == len(docs) and set(merged["label"]) == {"neutral"}
+    assert _drift(url)["model_version"] == "2"  # the monitor follows the swap with version 2's reference
+
+
+def test_a_worse_retrained_model_keeps_the_champion(project: tuple[Path, str, str], mlflow_server_url: str) -> None:
+    repo, name, url = project
+    _wait("no retrain running", lambda: not _retrain_running(repo), timeout=300, every=2)
+    assert _champion(mlflow_server_url, name) == "2"
+    _set_params(repo, train={"learning_rate": USELESS_LR})
+    out = run(["sftops", "retrain", "--params", "params.yaml", "--force", "--reason", "manual"], repo, timeout=400)
+    assert "retrain rejected" in out.stdout and "version 3" in out.stdout, out.stdout
+    assert _champion(mlflow_server_url, name) == "2"
+    time.sleep(2.5)  # two registry polls: the server must stay on version 2
+    assert httpx.get(f"{url}/v1/model").json()["version"] == "2"
+    retrain = _drift(url)["retrain"]
+    assert (retrain["status"], retrain["reason"], retrain["model_version"], retrain["decision"]) == (
+        "rejected", "manual", "3", "rejected")
+    assert os.path.exists(repo / "dvc.lock") and run(["dvc", "status"], repo).stdout.strip().endswith("up to date.")
