@@ -81,6 +81,9 @@ class TuneConfig(Section):
     )
     evals_per_epoch: PositiveInt = Field(2, description="Validation evaluations (pruner reports) per epoch in a trial.")
     pruner_startup_trials: int = Field(1, ge=0, description="The median pruner prunes nothing until this many trials finished.")
+    pruner_min_evals: PositiveInt = Field(
+        1, description="The earliest evaluation (1 = the first) at which a trial may be pruned; early evaluations are noisy."
+    )
     search_space: dict[str, SearchDimension] = Field(
         default_factory=dict,
         description="Keys are dotted params paths such as train.learning_rate, model.strategy, model.lora.r.",

@@ -35,9 +35,10 @@ def study_name_for(params: Params, data_fingerprint: str | None) -> str:
 
 def _pruner(cfg: TuneConfig) -> optuna.pruners.BasePruner:
     if cfg.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=cfg.pruner_startup_trials, n_warmup_steps=0)
+        # evaluations are reported as steps 1, 2, ...: step n_warmup_steps is the first prunable one
+        return optuna.pruners.MedianPruner(n_startup_trials=cfg.pruner_startup_trials, n_warmup_steps=cfg.pruner_min_evals)
     if cfg.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto")
+        return optuna.pruners.HyperbandPruner(min_resource=cfg.pruner_min_evals, max_resource="auto")
     return optuna.pruners.NopPruner()
 
 
