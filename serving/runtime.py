@@ -180,6 +180,9 @@ def make_session(path: str | Path, device: Device, intra_op_threads: int = 0) ->
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads
+    # ORT's pool threads busy-wait between runs by default; in a server that steals the cores
+    # the event loop needs to parse requests and serialise answers (measured in bench/serve_load.py)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = [_CUDA, _CPU] if device == "cuda" else [_CPU]
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=providers)

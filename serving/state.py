@@ -50,7 +50,9 @@ def infer_with(store: ModelStore, metrics: ServingMetrics, monitor: ServingMonit
     return infer
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
+    # async on purpose: FastAPI runs a plain `def` dependency in the thread pool, one thread hop
+    # per request, which under load queues behind the ONNX Runtime threads for the CPU
     return request.app.state.serving
 
 

@@ -17,7 +17,7 @@ from ..state import StateDep
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_admin(
+async def require_admin(
     state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """403 when admin is disabled (no token configured), 401 when the token is missing or wrong."""
