@@ -17,13 +17,13 @@ imports this without torch or transformers.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .exceptions import RegistryError
+from .records import load_record, save_record
 
 MANIFEST_FILE = "manifest.json"
 BUNDLE_ARTIFACT_PATH = "serving"  # run artifact path of the bundle on a registered version's run
@@ -66,21 +66,15 @@ class BundleManifest(BaseModel):
         return [name for name in preference if name in usable]
 
     def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / MANIFEST_FILE
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        return path
+        return save_record(self, Path(folder) / MANIFEST_FILE)
 
     @classmethod
     def load(cls, folder: str | Path) -> "BundleManifest":
         """Read and check a bundle folder's manifest and that every published file is present."""
         folder = Path(folder)
-        path = folder / MANIFEST_FILE
-        try:
-            manifest = cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise RegistryError(f"{folder}: not a serving bundle (no {MANIFEST_FILE}); run `sftops export`") from None
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise RegistryError(f"{path}: malformed bundle manifest ({exc}); re-export the model") from None
+        manifest = load_record(cls, folder / MANIFEST_FILE, RegistryError,
+                               missing="not a serving bundle (no manifest); run `sftops export`",
+                               malformed="malformed bundle manifest; re-export the model")
         missing = [v.file for v in manifest.variants.values() if v.published and not (folder / v.file).is_file()]
         missing += [f for f in (manifest.tokenizer_file, manifest.label_map_file) if not (folder / f).is_file()]
         if missing:

@@ -7,15 +7,15 @@ server, so only pydantic and numpy here: no torch, no transformers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..exceptions import RegistryError
+from ..records import load_record
 
 if TYPE_CHECKING:
     from ._profile import ReferenceProfile
@@ -56,13 +56,9 @@ class DriftReference(BaseModel):
     @classmethod
     def load(cls, folder: str | Path, file: str = DRIFT_REFERENCE_FILE) -> "DriftReference":
         """Read a bundle's drift reference; a missing or malformed file is a RegistryError."""
-        path = Path(folder) / file
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise RegistryError(f"{path}: bundle has no drift reference; re-export the model (`sftops export`)") from None
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise RegistryError(f"{path}: malformed drift reference ({exc}); re-export the model") from None
+        return load_record(cls, Path(folder) / file, RegistryError,
+                           missing="bundle has no drift reference; re-export the model (`sftops export`)",
+                           malformed="malformed drift reference; re-export the model")
 
     def embeddings(self, folder: str | Path, variant: str) -> np.ndarray:
         """The (n, embedding_dim) float32 reference embeddings computed by `variant` (fp32 if it has none)."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from ..exceptions import ModelError
 from ..paths import LABEL_MAP_FILE
+from ..records import load_record, save_record
 
 MODEL_INFO_FILE = "sftops_model.json"
 
@@ -27,17 +27,13 @@ class ModelInfo(BaseModel):
     max_length: int = 128
 
     def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / MODEL_INFO_FILE
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        return path
+        return save_record(self, Path(folder) / MODEL_INFO_FILE)
 
     @classmethod
     def load(cls, folder: str | Path) -> "ModelInfo":
-        path = Path(folder) / MODEL_INFO_FILE
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise ModelError(f"{folder}: no {MODEL_INFO_FILE}; it was not written by `sftops train`") from None
+        return load_record(cls, Path(folder) / MODEL_INFO_FILE, ModelError,
+                           missing="not found; this folder was not written by `sftops train`",
+                           malformed="malformed model info; retrain with `sftops train`")
 
 
 def check_model_dir(model_dir: str | Path) -> Path:

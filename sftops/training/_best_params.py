@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from ..atomic import write_json
 from ..exceptions import ConfigError
+from ..records import load_record, save_record
 
 
 class BestParams(BaseModel):
@@ -27,14 +26,9 @@ class BestParams(BaseModel):
     mlflow_run_id: str | None = None
 
     def save(self, path: str | Path) -> Path:
-        return write_json(path, self.model_dump(mode="json"))
+        return save_record(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "BestParams":
-        path = Path(path)
-        try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no tuned params; run `sftops tune` first (or pass --no-tuned)") from None
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise ConfigError(f"{path}: malformed best params ({exc}); rerun `sftops tune`") from None
+        return load_record(cls, path, ConfigError, missing="no tuned params; run `sftops tune` first (or pass --no-tuned)",
+                           malformed="malformed best params; rerun `sftops tune`")
