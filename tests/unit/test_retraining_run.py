@@ -6,7 +6,6 @@ is replaced by a script, so each case takes seconds (the full loop is in tests/e
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mlflow
 import optuna
 import pytest
 from mlflow import MlflowClient

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from mlflow import MlflowClient
 
 from sftops.cli import main as sftops_main
 from sftops.exceptions import RegistryError
