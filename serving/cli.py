@@ -24,6 +24,7 @@ def serve(argv: Sequence[str]) -> None:
     import uvicorn
 
     from sftops.config import load_params
+    from sftops.dburl import resolve
     from sftops.feedback import FeedbackStore
     from sftops.tracking import resolve_tracking_uri
 
@@ -51,7 +52,7 @@ def serve(argv: Sequence[str]) -> None:
     log.info("model %s version %s ready (%s on %s)", ref, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
     if store.degraded:
         log.warning("DEGRADED: %s", store.degraded)
-    feedback = FeedbackStore(project_dir / settings.feedback_db)
+    feedback = FeedbackStore(resolve(settings.feedback_db, project_dir))
     app = create_app(settings, store, feedback, drift_config=params.drift, project_dir=project_dir, params_file=params_file)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False, timeout_graceful_shutdown=int(settings.drain_timeout_s))
 

@@ -1,23 +1,38 @@
-"""Labelled feedback from users, kept durably in SQLite (WAL) for drift checks and retraining."""
+"""Labelled feedback from users, kept durably for drift checks and retraining.
+
+The store is a SQLite file (WAL mode) for one machine, or a PostgreSQL database (a
+`postgresql://` URL) that server replicas on several machines share. One SQLAlchemy Core
+code path serves both; the unique (text, label) constraint makes the same pair stored once.
+"""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    text TEXT NOT NULL,
-    label TEXT NOT NULL,
-    model_version TEXT,
-    created REAL NOT NULL,
-    UNIQUE (text, label)
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from .dburl import is_postgres, is_url, redact, storage_url
+from .exceptions import ConfigError, SftopsError
+
+_metadata = sa.MetaData()
+_table = sa.Table(
+    "feedback", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("model_version", sa.Text),
+    sa.Column("created", sa.Double, nullable=False, index=True),
+    sa.UniqueConstraint("text", "label", name="feedback_text_label_key"),
+    sqlite_autoincrement=True,
 )
-"""
+
+
+class FeedbackStoreError(SftopsError):
+    """The feedback database cannot be opened or written."""
 
 
 @dataclass(frozen=True)
@@ -31,41 +46,66 @@ class Feedback:
     created: float
 
 
-class FeedbackStore:
-    """Append-only store of (text, label) pairs; the same pair twice is kept once."""
+def _engine(location: str | Path) -> sa.Engine:
+    if is_url(location):
+        if not is_postgres(location):
+            raise ConfigError(f"serve.feedback_db must be a file path or a postgresql:// URL, got {redact(str(location))}")
+        return sa.create_engine(storage_url(str(location)), pool_pre_ping=True)
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False})
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(_SCHEMA)
+    @sa.event.listens_for(engine, "connect")
+    def _wal(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
+        dbapi_conn.execute("PRAGMA synchronous=NORMAL")
+
+    return engine
+
+
+class FeedbackStore:
+    """Append-only store of (text, label) pairs; the same pair twice is kept once, across all replicas sharing it."""
+
+    def __init__(self, location: str | Path) -> None:
+        self.location = location
+        self._engine = _engine(location)
+        self._insert = (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(_table)
+        try:
+            _metadata.create_all(self._engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise FeedbackStoreError(
+                f"cannot open the feedback store {self._where()}: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}; "
+                "check serve.feedback_db and that the database is reachable"
+            ) from None
+
+    def _where(self) -> str:
+        return redact(str(self.location)) if is_url(self.location) else str(self.location)
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None for a database server."""
+        return None if is_url(self.location) else Path(self.location)
 
     def add(self, text: str, label: str, model_version: str | None = None) -> bool:
-        """Store one labelled text; False if the same text with the same label was already stored."""
-        with self._lock:
-            cur = self._conn.execute(
-                "INSERT OR IGNORE INTO feedback (text, label, model_version, created) VALUES (?, ?, ?, ?)",
-                (text, label, model_version, time.time()),
-            )
-        return cur.rowcount == 1
+        """Store one labelled text (committed on return); False if the same text with the same label was already stored."""
+        stmt = self._insert.values(text=text, label=label, model_version=model_version, created=time.time())
+        with self._engine.begin() as conn:
+            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["text", "label"]))
+        return result.rowcount == 1
 
     def count_since(self, since: float = 0.0) -> int:
         """How many labelled texts arrived at or after the unix time `since`."""
-        with self._lock:
-            (n,) = self._conn.execute("SELECT COUNT(*) FROM feedback WHERE created >= ?", (since,)).fetchone()
+        with self._engine.connect() as conn:
+            n = conn.execute(sa.select(sa.func.count()).select_from(_table).where(_table.c.created >= since)).scalar_one()
         return int(n)
 
     def export(self, since: float = 0.0) -> list[Feedback]:
         """Every labelled text stored at or after `since`, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, text, label, model_version, created FROM feedback WHERE created >= ? ORDER BY id", (since,)
-            ).fetchall()
+        query = sa.select(_table.c.id, _table.c.text, _table.c.label, _table.c.model_version, _table.c.created)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query.where(_table.c.created >= since).order_by(_table.c.id)).all()
         return [Feedback(*row) for row in rows]
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._engine.dispose()

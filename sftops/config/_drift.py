@@ -30,6 +30,10 @@ class RetrainConfig(Section):
         "data/feedback/feedback.csv", description="Where the merged feedback is written (listed in data.extra_sources)."
     )
     state_dir: str = Field("retrain", description="Lock file, retrain state and the last drift status live here.")
+    lock_url: str | None = Field(
+        None, pattern=r"^postgresql(\+\w+)?://",
+        description="postgresql:// URL whose advisory lock allows one retrain across machines; null = the lock file in state_dir.",
+    )
     command: list[str] = Field(
         default_factory=lambda: ["dvc", "repro"], min_length=1, description="The pipeline a retrain runs."
     )

@@ -33,7 +33,7 @@ class ServeConfig(Section):
     poll_interval_s: PositiveFloat = Field(30.0, description="How often the registry alias is checked for a new version.")
     registry_timeout_s: PositiveFloat = Field(10.0, description="Seconds one registry call may take.")
     cache_dir: str | None = Field(None, description="Local model cache; null = ~/.cache/sftops/serving")
-    feedback_db: str = Field("feedback/feedback.db", description="SQLite file where POST /v1/feedback stores labels.")
+    feedback_db: str = Field("feedback/feedback.db", description="Where POST /v1/feedback stores labels: a SQLite file, or a postgresql:// URL shared by replicas.")
     admin_token: str | None = Field(
         None, description="Bearer token for /v1/admin/*; prefer env SFTOPS_SERVE_ADMIN_TOKEN; null = admin disabled"
     )

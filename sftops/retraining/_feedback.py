@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..atomic import atomic_path
 from ..config import DataConfig
+from ..dburl import is_url
 from ..feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,13 @@ class MergedFeedback:
     cutoff: float
 
 
+def _exists(db: str | Path) -> bool:
+    return is_url(db) or Path(db).is_file()
+
+
 def count_new_feedback(db: str | Path, since: float) -> int:
-    """Labelled texts stored at or after `since` (0 when the store does not exist yet)."""
-    if not Path(db).is_file():
+    """Labelled texts stored at or after `since` (0 when the SQLite file does not exist yet); `db` may be a URL."""
+    if not _exists(db):
         return 0
     store = FeedbackStore(db)
     try:
@@ -43,7 +48,7 @@ def merge_feedback(db: str | Path, out: str | Path, data: DataConfig, labels: li
     changes when new feedback arrives; dedup across sources is the prepare stage's job.
     """
     rows: list[tuple[str, str]] = []
-    if Path(db).is_file():
+    if _exists(db):
         store = FeedbackStore(db)
         try:
             rows = [(f.text, f.label) for f in store.export(0.0) if f.created < now]

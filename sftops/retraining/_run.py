@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Params
+from ..dburl import resolve
 from ..exceptions import ConfigError
 from ..paths import META_FILE, REGISTRATION_FILE
 from ._feedback import count_new_feedback, merge_feedback
-from ._lock import RetrainLock, is_locked
-from ._state import LOCK_FILE, RetrainState, load_drift_status, load_state, save_state
+from ._lock import RetrainLock, is_locked, lock_target
+from ._state import RetrainState, load_drift_status, load_state, save_state
 from ._triggers import Trigger, due_triggers
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _labels(project_dir: Path) -> list[str] | None:
 
 def _triggers_now(params: Params, project_dir: Path, state: RetrainState, now: float) -> tuple[list[Trigger], int]:
     cfg = params.drift.retrain
-    new = count_new_feedback(project_dir / params.serve.feedback_db, state.feedback_cutoff)
+    new = count_new_feedback(resolve(params.serve.feedback_db, project_dir), state.feedback_cutoff)
     fired = due_triggers(cfg, state, now=now, new_feedback=new, drift_status=load_drift_status(project_dir / cfg.state_dir))
     return fired, new
 
@@ -83,12 +84,12 @@ def retrain(
     if force:
         fired = [Trigger(reason or "manual", {"forced": True, **(context or {})}), *fired]
     if dry_run:
-        busy = " (a retrain is running now)" if is_locked(state_dir / LOCK_FILE) else ""
+        busy = " (a retrain is running now)" if is_locked(lock_target(state_dir, cfg.lock_url)) else ""
         names = ", ".join(t.reason for t in fired) or "none"
         return RetrainResult("dry_run", fired, f"triggers firing: {names}; new feedback: {new_feedback}{busy}")
     if not fired:
         return RetrainResult("skipped", [], f"no trigger fired (new feedback: {new_feedback}); use --force to retrain anyway")
-    with RetrainLock(state_dir / LOCK_FILE) as lock:
+    with RetrainLock(lock_target(state_dir, cfg.lock_url)) as lock:
         state = load_state(state_dir)
         if not force:  # another process may have retrained while we waited: decide again under the lock
             fired, new_feedback = _triggers_now(params, project_dir, state, time.time())
@@ -129,11 +130,11 @@ def _locked_retrain(
     try:
         mlflow.log_dict({"triggers": [{"reason": t.reason, **t.detail} for t in fired]}, "retrain/triggers.json")
         merged = merge_feedback(
-            project_dir / params.serve.feedback_db, project_dir / cfg.feedback_file, params.data,
+            resolve(params.serve.feedback_db, project_dir), project_dir / cfg.feedback_file, params.data,
             _labels(project_dir), now=started,
         )
         mlflow.log_metrics({"feedback_rows": merged.rows, "feedback_unknown_label": merged.unknown_label})
-        rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock.fd, cfg.timeout_s)
+        rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock.pass_fds, cfg.timeout_s)
         mlflow.log_artifact(str(state_dir / "retrain.log"), "retrain")
         if rc != 0:
             result.message = f"{' '.join(cfg.command)} exited {rc}; the champion is unchanged. Last output:\n{tail}"
@@ -154,8 +155,11 @@ def _locked_retrain(
     return result
 
 
-def _run_pipeline(command: list[str], cwd: Path, state_dir: Path, lock_fd: int, timeout: float) -> tuple[int, str]:
-    """Run the pipeline in its own process group, keeping the lock alive in it; stop the group if we stop."""
+def _run_pipeline(
+    command: list[str], cwd: Path, state_dir: Path, lock_fds: tuple[int, ...], timeout: float
+) -> tuple[int, str]:
+    """Run the pipeline in its own process group, keeping a flock alive in it (a PostgreSQL lock stays with
+    our session while we wait); stop the group if we stop."""
     env = {**os.environ, "SFTOPS_TRIGGER": "retrain"}
     env.pop("MLFLOW_RUN_ID", None)
     log_path = state_dir / "retrain.log"
@@ -164,7 +168,7 @@ def _run_pipeline(command: list[str], cwd: Path, state_dir: Path, lock_fd: int, 
         try:
             proc = subprocess.Popen(
                 command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                pass_fds=(lock_fd,),
+                pass_fds=lock_fds,
             )
         except OSError as exc:
             return 127, f"cannot start {command[0]}: {exc}"

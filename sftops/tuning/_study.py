@@ -12,6 +12,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from ..config import Params, TuneConfig
+from ..dburl import storage_url
 from ..exceptions import ConfigError
 
 log = logging.getLogger(__name__)
@@ -40,15 +41,6 @@ def _pruner(cfg: TuneConfig) -> optuna.pruners.BasePruner:
     if cfg.pruner == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=cfg.pruner_min_evals, max_resource="auto")
     return optuna.pruners.NopPruner()
-
-
-def storage_url(url: str) -> str:
-    """SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3; use psycopg2 (our dependency) when psycopg is absent."""
-    import importlib.util
-
-    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is None:
-        return "postgresql+psycopg2://" + url[len("postgresql://") :]
-    return url
 
 
 def _storage(cfg: TuneConfig, attempts: int = 5) -> RDBStorage:
