@@ -114,3 +114,14 @@ def test_only_one_process_gets_the_postgres_lock_and_kill_frees_it(postgres_url:
         assert lock.pass_fds == ()  # the pipeline child needs no descriptor: our session holds the lock
         assert is_locked(postgres_url)
     assert not is_locked(postgres_url)
+
+
+def test_retrain_status_reads_the_postgres_lock(postgres_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sftops.retraining import retrain_status
+
+    assert retrain_status(tmp_path, postgres_url)["running"] is False
+    with RetrainLock(postgres_url):
+        status = retrain_status(tmp_path, postgres_url)
+        assert status["running"] is True
+        assert f"pid {os.getpid()} on " in status["holder"]
+        assert retrain_status(tmp_path)["running"] is False  # the flock file is not what is held
