@@ -223,3 +223,46 @@ def test_a_worse_retrained_model_keeps_the_champion(project: tuple[Path, str, st
     assert (retrain["status"], retrain["reason"], retrain["model_version"], retrain["decision"]) == (
         "rejected", "manual", "3", "rejected")
     assert os.path.exists(repo / "dvc.lock") and run(["dvc", "status"], repo).stdout.strip().endswith("up to date.")
+
+
+def test_a_retrain_killed_midway_leaves_everything_consistent_and_a_later_one_succeeds(
+    project: tuple[Path, str, str], mlflow_server_url: str
+) -> None:
+    import psutil
+    from mlflow import MlflowClient
+
+    repo, name, url = project
+    _wait("no retrain running", lambda: not _retrain_running(repo), timeout=300, every=2)
+    client = MlflowClient(mlflow_server_url, mlflow_server_url)
+    versions_before = {v.version for v in client.search_model_versions(f"name='{name}'")}
+    champion_before = _champion(mlflow_server_url, name)
+    feedback_before = (repo / "data/feedback/feedback.csv").read_bytes()
+    _set_params(repo, train={"learning_rate": GOOD_LR, "seed": 7})  # a real change: the pipeline has work to do
+
+    killed = subprocess.Popen(["sftops", "retrain", "--params", "params.yaml", "--force", "--reason", "manual"],
+                              cwd=repo, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    retrain_log = repo / "retrain/retrain.log"
+    _wait("the train stage to start", lambda: retrain_log.is_file() and "Running stage 'train'" in retrain_log.read_text(),
+          timeout=300, every=0.2)
+    tree = [killed, *(psutil.Process(killed.pid).children(recursive=True))]
+    for proc in tree:  # kill -9 the retrain and the whole `dvc repro` below it, mid-training
+        try:
+            os.kill(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    killed.wait(timeout=30)
+    _wait("the killed pipeline's processes to be gone", lambda: not any(p.is_running() and p.status() != "zombie"
+          for p in tree[1:] if psutil.pid_exists(p.pid)), timeout=30)
+
+    # nothing half-done reached the registry, the feedback data or dvc.lock
+    assert {v.version for v in client.search_model_versions(f"name='{name}'")} == versions_before
+    assert _champion(mlflow_server_url, name) == champion_before
+    assert (repo / "data/feedback/feedback.csv").read_bytes() == feedback_before
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    assert {"prepare", "train", "register"} <= set(lock["stages"])
+    status = run(["dvc", "status"], repo)
+    assert "train" in status.stdout  # the interrupted stage is reported as changed, not as done
+
+    out = run(["sftops", "retrain", "--params", "params.yaml", "--force", "--reason", "manual"], repo, timeout=400)
+    assert f"version {max(int(v) for v in versions_before) + 1}" in out.stdout, out.stdout
+    assert run(["dvc", "status"], repo).stdout.strip().endswith("up to date.")
