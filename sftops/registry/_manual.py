@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..exceptions import RegistryError
-from ._audit import AuditEntry, audit_history, champion_stack, record
+from ._audit import Action, AuditEntry, Decision, audit_history, champion_stack, record
 from ._bundle import check_bundle
 from ._client import CHAMPION, get_version, registry_errors, require_model, version_by_alias
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 
 def promote(client: "MlflowClient", name: str, version: str | int, reason: str) -> AuditEntry:
@@ -19,16 +20,7 @@ def promote(client: "MlflowClient", name: str, version: str | int, reason: str) 
     target = get_version(client, name, version)
     check_bundle(client, target)
     before = version_by_alias(client, name, CHAMPION)
-    before_v = str(before.version) if before else None
-    with registry_errors(f"set alias {CHAMPION!r} on {name!r} version {target.version}"):
-        client.set_registered_model_alias(name, CHAMPION, str(target.version))
-    return record(
-        client,
-        AuditEntry(
-            action="promote", trigger="manual", model=name, version=str(target.version), decision="promoted",
-            reason=reason, champion_before=before_v, champion_after=str(target.version),
-        ),
-    )
+    return _move_champion(client, name, target, "promote", "promoted", reason, str(before.version) if before else None)
 
 
 def rollback(client: "MlflowClient", name: str, reason: str) -> AuditEntry:
@@ -48,12 +40,18 @@ def rollback(client: "MlflowClient", name: str, reason: str) -> AuditEntry:
         raise RegistryError(f"model {name!r} has had no champion before version {current_v}; nothing to roll back to")
     previous = get_version(client, name, stack[-2])
     check_bundle(client, previous)
-    with registry_errors(f"set alias {CHAMPION!r} on {name!r} version {previous.version}"):
-        client.set_registered_model_alias(name, CHAMPION, str(previous.version))
-    return record(
-        client,
-        AuditEntry(
-            action="rollback", trigger="manual", model=name, version=str(previous.version), decision="rolled_back",
-            reason=reason, champion_before=current_v, champion_after=str(previous.version),
-        ),
+    return _move_champion(client, name, previous, "rollback", "rolled_back", reason, current_v)
+
+
+def _move_champion(
+    client: "MlflowClient", name: str, target: "ModelVersion", action: Action, decision: Decision, reason: str,
+    before: str | None,
+) -> AuditEntry:
+    """Point `champion` at `target` and append the manual decision to the audit trail."""
+    with registry_errors(f"set alias {CHAMPION!r} on {name!r} version {target.version}"):
+        client.set_registered_model_alias(name, CHAMPION, str(target.version))
+    entry = AuditEntry(
+        action=action, trigger="manual", model=name, version=str(target.version), decision=decision,
+        reason=reason, champion_before=before, champion_after=str(target.version),
     )
+    return record(client, entry)
