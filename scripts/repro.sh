@@ -5,4 +5,15 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false PATH="$PWD/.venv/bin:$PATH"
 dvc repro "$@"
-dvc metrics show
+python - <<'PY'
+import json, pathlib
+ev = pathlib.Path("metrics/eval.json")
+if ev.is_file():
+    d = json.loads(ev.read_text())
+    print("test macro-F1: " + ", ".join(f"{k} {d[k]['macro_f1']:.3f}" for k in ("fine_tuned", "tfidf_logreg", "untuned") if k in d))
+reg = pathlib.Path("models/registration.json")
+if reg.is_file():
+    r = json.loads(reg.read_text())
+    print(f"registry: {r['name']} version {r['version']} {r['decision']} ({r['reason']}); champion = version {r['champion']}")
+print("more: `dvc metrics show`, `dvc plots show`, `mlflow ui --backend-store-uri sqlite:///mlflow.db`")
+PY
