@@ -31,4 +31,7 @@ def redact(url: str) -> str:
     """The URL without its password, for messages and logs."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not parseable as a URL: keep only what follows any credentials
+        return url.split("@")[-1]

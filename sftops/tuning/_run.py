@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 
 from ..config import Params
 from ..data.prepared import PreparedData
+from ..dburl import redact
 from ..modeling import check_base
 from ..paths import BEST_PARAMS_FILE
 from ..training import BestParams, MlflowStepLogger, apply_overrides, fine_tune
@@ -20,7 +21,7 @@ from ._budget import StopAtBudget, SurplusTrial, counted, is_surplus, running, w
 from ._plots import save_study_plots
 from ._pruning import PruningCallback
 from ._space import suggest
-from ._study import open_study, redact_storage, study_name_for
+from ._study import open_study, study_name_for
 from ._tracking import end_trial_run, parent_run, start_trial_run
 
 log = logging.getLogger(__name__)
@@ -129,8 +130,8 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
         return result
     check_base(params.model)
     study, created = open_study(params, name)
-    parent_id = parent_run(study, created, params, redact_storage(cfg.storage))
-    log.info("Optuna study %s (%s); MLflow parent run %s", name, redact_storage(cfg.storage), parent_id)
+    parent_id = parent_run(study, created, params, redact(cfg.storage))
+    log.info("Optuna study %s (%s); MLflow parent run %s", name, redact(cfg.storage), parent_id)
     _optimize(study, _objective(params, data, parent_id), cfg)
     result = _finalize(study, params, parent_id)
     result.save(out_file)

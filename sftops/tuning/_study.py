@@ -12,7 +12,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from ..config import Params, TuneConfig
-from ..dburl import storage_url
+from ..dburl import redact, storage_url
 from ..exceptions import ConfigError
 
 log = logging.getLogger(__name__)
@@ -47,25 +47,29 @@ def _storage(cfg: TuneConfig, attempts: int = 5) -> RDBStorage:
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     engine_kwargs = {"pool_pre_ping": True} if cfg.storage.startswith("postgresql") else None
-    try:
-        for attempt in range(1, attempts + 1):
-            try:
-                return RDBStorage(
-                    storage_url(cfg.storage),
-                    engine_kwargs=engine_kwargs,
-                    heartbeat_interval=cfg.heartbeat_interval,
-                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
-                )
-            except (IntegrityError, ProgrammingError):
-                # workers starting together on an empty database race to create Optuna's
-                # tables; the loser sees "already exists" / a duplicate key and retries
-                if attempt == attempts:
-                    raise
-                time.sleep(0.5 * attempt)
-        raise AssertionError("unreachable")
-    except Exception as exc:  # sqlalchemy/driver errors: unreachable server, bad URL, missing driver
-        raise ConfigError(f"tune.storage: cannot open Optuna storage {_redact(cfg.storage)} ({str(exc).splitlines()[0]}); "
-                          "check the URL and that the database server is up") from None
+    attempt = 1
+    while True:
+        try:
+            return RDBStorage(
+                storage_url(cfg.storage),
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=cfg.heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
+            )
+        except (IntegrityError, ProgrammingError) as exc:
+            # workers starting together on an empty database race to create Optuna's
+            # tables; the loser sees "already exists" / a duplicate key and retries
+            if attempt == attempts:
+                raise _storage_error(cfg, exc) from None
+            time.sleep(0.5 * attempt)
+            attempt += 1
+        except Exception as exc:  # sqlalchemy/driver errors: unreachable server, bad URL, missing driver
+            raise _storage_error(cfg, exc) from None
+
+
+def _storage_error(cfg: TuneConfig, exc: Exception) -> ConfigError:
+    return ConfigError(f"tune.storage: cannot open Optuna storage {redact(cfg.storage)} ({str(exc).splitlines()[0]}); "
+                       "check the URL and that the database server is up")
 
 
 def open_study(params: Params, name: str) -> tuple[optuna.Study, bool]:
@@ -85,14 +89,3 @@ def open_study(params: Params, name: str) -> tuple[optuna.Study, bool]:
         log.info("joining existing Optuna study %s", name)
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner), False
 
-
-def _redact(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
-
-
-redact_storage = _redact
