@@ -42,10 +42,14 @@ def test_checks_run_in_the_background_publish_gauges_and_fire_on_alarm(tmp_path:
     monitor.set_reference(_profile(rng), LABELS, version="3")
     try:
         for _ in range(3):
-            monitor.observe(_batch(rng, 50))  # the third batch fills min_samples and is a check_every boundary
+            monitor.observe(_batch(rng, 50))  # checks at 100 (min_samples) and 150 texts, in the background
         deadline = time.monotonic() + 60  # generous: 2 shared cores
-        status_file = tmp_path / "retrain/drift_status.json"  # written once a check saw min_samples texts
-        while not status_file.exists() and time.monotonic() < deadline:
+        status_file = tmp_path / "retrain/drift_status.json"  # written by every check that saw min_samples texts
+
+        def checked_window() -> int:
+            return json.loads(status_file.read_text())["window_size"] if status_file.exists() else 0
+
+        while checked_window() < 150 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert _gauge(registry, "sftops_drift_alarm") == 0 and not alarms
         assert _gauge(registry, "sftops_drift_window_size") == 150
