@@ -114,6 +114,7 @@ def create_app(
         max_batch_size=settings.max_batch_size,
         max_wait_s=settings.max_wait_ms / 1000,
         max_queue=settings.max_queue,
+        workers=settings.worker_count(),
         on_batch=metrics.batch_size.observe,
     )
     metrics.track_queue(lambda: batcher.depth)

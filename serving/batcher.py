@@ -1,10 +1,12 @@
-"""Dynamic micro-batching: requests queue, a worker thread runs them in batches.
+"""Dynamic micro-batching: requests queue, worker threads run them in batches.
 
 A batch closes when it holds `max_batch_size` items or `max_wait_s` after its
-first item arrived. The worker is a plain thread over a bounded `queue.Queue`,
+first item arrived. Workers are plain threads over one bounded `queue.Queue`,
 so the event loop only enqueues and awaits; the batch function (tokenize + ONNX
-Runtime) runs entirely off the loop. An exception in one batch fails each
-request in it and the loop goes on.
+Runtime) runs entirely off the loop. With two or more workers one batch computes
+while the next one's requests travel, so the cores never wait for the network
+(measured in bench/serve_load.py). An exception in one batch fails each request
+in it and the loop goes on.
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def run_batch(batch: Sequence[Item[P, R]], func: Callable[[list[P]], Sequence[R]
 
 
 class Batcher(Generic[P, R]):
-    """A bounded queue and one worker thread that runs `func` on batches of payloads."""
+    """A bounded queue and `workers` threads that each run `func` on one batch of payloads at a time."""
 
     def __init__(
         self,
@@ -98,18 +100,19 @@ class Batcher(Generic[P, R]):
         max_batch_size: int,
         max_wait_s: float,
         max_queue: int,
+        workers: int = 1,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        if max_batch_size < 1 or max_wait_s < 0 or max_queue < 1:
-            raise ValueError(f"bad batcher settings: {max_batch_size=}, {max_wait_s=}, {max_queue=}")
+        if max_batch_size < 1 or max_wait_s < 0 or max_queue < 1 or workers < 1:
+            raise ValueError(f"bad batcher settings: {max_batch_size=}, {max_wait_s=}, {max_queue=}, {workers=}")
         self._func = func
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_s
         self._queue: queue.Queue[Item[P, R]] = queue.Queue(maxsize=max_queue)
         self._on_batch = on_batch
+        self.workers = workers
         self._stop = threading.Event()
-        self._busy = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def depth(self) -> int:
@@ -118,25 +121,24 @@ class Batcher(Generic[P, R]):
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="sftops-batcher", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"sftops-batcher-{i}", daemon=True) for i in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def _loop(self) -> None:
         while not (self._stop.is_set() and self._queue.empty()):
             batch = collate(self._queue, self.max_batch_size, self.max_wait_s)
             if not batch:
                 continue
-            self._busy.set()
-            try:
-                if self._on_batch is not None:
-                    self._on_batch(len(batch))
-                run_batch(batch, self._func)
-            finally:
-                self._busy.clear()
+            if self._on_batch is not None:
+                self._on_batch(len(batch))
+            run_batch(batch, self._func)
 
     def submit(self, payloads: Sequence[P]) -> list[Future[R]]:
         """Queue all payloads of one request, or none of them (QueueFullError) when they do not fit."""
-        if self._stop.is_set() or self._thread is None:
+        if self._stop.is_set() or not self._threads:
             raise QueueFullError(self.depth, retry_after_s=1)
         free = self._queue.maxsize - self._queue.qsize()
         if len(payloads) > free:
@@ -165,10 +167,10 @@ class Batcher(Generic[P, R]):
     def stop(self, drain_timeout_s: float = 30.0) -> bool:
         """Stop taking requests, finish what is queued (up to the timeout); True if all drained."""
         self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(drain_timeout_s)
-        drained = not self._thread.is_alive()
+        deadline = time.monotonic() + drain_timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        drained = not any(thread.is_alive() for thread in self._threads)
         if not drained:
             while True:
                 try:

@@ -38,7 +38,7 @@ def serve(argv: Sequence[str]) -> None:
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings(params.serve, **overrides)
     spec = settings.model or params.registry.model_name
-    load_args = {"device": settings.device, "variant": settings.variant, "intra_op_threads": settings.intra_op_threads}
+    load_args = {"device": settings.device, "variant": settings.variant, "intra_op_threads": settings.session_threads()}
     if Path(spec).is_dir():
         store = ModelStore.from_folder(spec, **load_args)
     else:

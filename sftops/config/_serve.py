@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from ._base import Section
+
+
+def _cores() -> int:
+    """Cores this process may run on (its affinity mask, e.g. under taskset), not all the machine has."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class ServeConfig(Section):
@@ -20,9 +26,15 @@ class ServeConfig(Section):
     alias: str = Field("champion", min_length=1, description="Alias followed when `model` names none.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto = CUDA when a GPU works, else CPU")
     variant: str | None = Field(None, description="Force a bundle variant (fp32, optimized, int8, fp16); null = best published")
-    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per session; 0 = all cores")
+    workers: int = Field(
+        0, ge=0, description="Batch worker threads, each running one batch at a time; 0 = 2 (1 on a single core)"
+    )
+    intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per batch; 0 = cores / workers")
     max_batch_size: PositiveInt = 32
-    max_wait_ms: float = Field(5.0, ge=0, description="How long a batch waits to fill before it runs.")
+    max_wait_ms: float = Field(
+        0.0, ge=0, description="How long a batch waits to fill before it runs; 0 = take what is queued "
+        "(under load batches still fill while the workers are busy)."
+    )
     max_queue: PositiveInt = Field(1024, description="Texts waiting at most; beyond it requests get 503 + Retry-After.")
     request_timeout_s: PositiveFloat = 30.0
     max_texts: PositiveInt = Field(64, description="Texts in one request at most.")
@@ -38,3 +50,15 @@ class ServeConfig(Section):
         None, description="Bearer token for /v1/admin/*; prefer env SFTOPS_SERVE_ADMIN_TOKEN; null = admin disabled"
     )
     drain_timeout_s: PositiveFloat = Field(30.0, description="On shutdown, wait this long for queued requests.")
+
+    def worker_count(self) -> int:
+        """Batch workers to start: `workers`, or 2 where there are at least two cores.
+
+        Two workers keep the cores busy: one batch computes while the next one's requests
+        arrive and the last one's answers go out (bench/serve_load.py measures it).
+        """
+        return self.workers or min(2, _cores())
+
+    def session_threads(self) -> int:
+        """ONNX Runtime intra-op threads per batch: `intra_op_threads`, or the cores shared among the workers."""
+        return self.intra_op_threads or max(1, _cores() // self.worker_count())

@@ -66,3 +66,17 @@ def test_params_are_immutable() -> None:
     params = parse_params({})
     with pytest.raises(Exception):
         params.train.learning_rate = 1.0  # type: ignore[misc]
+
+
+def test_serve_workers_and_threads_split_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sftops.config import ServeConfig
+
+    for cores, workers, threads in ((1, 1, 1), (2, 2, 1), (16, 2, 8)):
+        monkeypatch.setattr("os.sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        auto = ServeConfig()
+        assert (auto.worker_count(), auto.session_threads()) == (workers, threads)
+    explicit = ServeConfig(workers=4, intra_op_threads=3)
+    assert (explicit.worker_count(), explicit.session_threads()) == (4, 3)
+    assert ServeConfig(workers=3).session_threads() == 5  # 16 cores / 3 workers
+    with pytest.raises(Exception, match="workers"):
+        ServeConfig(workers=-1)

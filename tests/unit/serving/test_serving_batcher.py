@@ -116,3 +116,31 @@ def test_stop_drains_what_is_queued() -> None:
     assert [f.result(0) for f in futures] == list(range(10))
     with pytest.raises(QueueFullError):
         batcher.submit([1])
+
+
+def test_two_workers_run_two_batches_at_once_and_drain_together() -> None:
+    running, peak, lock = 0, 0, threading.Lock()
+    both_in = threading.Barrier(2, timeout=5)
+
+    def func(xs: list[int]) -> list[int]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        if xs[0] < 2:
+            both_in.wait()  # the first two batches only finish when both are running at the same time
+        with lock:
+            running -= 1
+        return [x * 10 for x in xs]
+
+    batcher: Batcher[int, int] = Batcher(func, max_batch_size=1, max_wait_s=0.0, max_queue=16, workers=2)
+    batcher.start()
+    futures = [f for i in range(6) for f in batcher.submit([i])]
+    assert batcher.stop(10)
+    assert [f.result(0) for f in futures] == [0, 10, 20, 30, 40, 50]
+    assert peak == 2
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="workers=0"):
+        Batcher(lambda xs: xs, max_batch_size=1, max_wait_s=0.0, max_queue=1, workers=0)
