@@ -4,7 +4,8 @@
 
 Prints req/s and p50/p95/p99 latency at concurrency 1, 16 and 64, then:
   (a) server req/s (best of c=16, c=64) / raw ONNX Runtime session texts/s at the same max batch,
-      the raw session timed before and after the servers (target >= 0.85)
+      the raw session timed before and after the servers (target >= 0.85); also against a raw
+      session tuned like the server (sorted batches, a 1-thread loop per core): the cost of HTTP
   (b) sftops server / naive FastAPI + transformers pipeline server, one forward per request, at c=16 (target >= 5x)
   (c) batching on / off (max_batch_size 1) at c=16 and c=64
 The server runs with params.yaml's `serve` settings (workers, threads, max_wait_ms) except max_batch_size.
@@ -100,8 +101,16 @@ def export_minilm(folder: Path) -> Path:
     return folder
 
 
-def raw_ort_throughput(bundle: Path, texts: list[str], batch: int, variant: str | None, seconds: float) -> float:
-    """Texts/s of a bare InferenceSession: pre-tokenized, padded per batch of `batch`, session.run in a loop."""
+def raw_ort_throughput(
+    bundle: Path, texts: list[str], batch: int, variant: str | None, seconds: float, *, tuned: bool = False
+) -> float:
+    """Texts/s of a bare InferenceSession: pre-tokenized, padded per batch of `batch`, session.run in a loop.
+
+    Plain: batches of tweets as they come, ORT's default threads, one loop. Tuned, the server's own
+    tricks without HTTP: length-sorted batches (little padding) and one single-threaded loop per core.
+    """
+    import threading
+
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
@@ -109,9 +118,15 @@ def raw_ort_throughput(bundle: Path, texts: list[str], batch: int, variant: str 
 
     manifest = BundleManifest.load(bundle)
     name = variant or manifest.published("cpu")[0]
-    session = ort.InferenceSession(str(bundle / manifest.variants[name].file), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    loops = 1
+    if tuned:
+        options.intra_op_num_threads, loops = 1, os.cpu_count() or 1
+    session = ort.InferenceSession(str(bundle / manifest.variants[name].file), options, providers=["CPUExecutionProvider"])
     tok = Tokenizer.from_file(str(bundle / manifest.tokenizer_file))
     tok.enable_truncation(manifest.max_length)
+    if tuned:
+        texts = sorted(texts, key=lambda t: len(tok.encode(t).ids))
     tok.enable_padding()
     inputs = {i.name for i in session.get_inputs()}
     feeds = []
@@ -121,13 +136,24 @@ def raw_ort_throughput(bundle: Path, texts: list[str], batch: int, variant: str 
                   "token_type_ids": [e.type_ids for e in enc]}
         feeds.append({k: np.asarray(v, dtype=np.int64) for k, v in arrays.items() if k in inputs})
     session.run(["logits"], feeds[0])
-    done, start, i = 0, time.perf_counter(), 0
-    while time.perf_counter() - start < seconds:
-        feed = feeds[i % len(feeds)]
-        session.run(["logits"], feed)
-        done += len(feed["input_ids"])
-        i += 1
-    return done / (time.perf_counter() - start)
+    done = [0] * loops
+    deadline = time.perf_counter() + seconds
+
+    def loop(k: int) -> None:
+        i = k
+        while time.perf_counter() < deadline:
+            feed = feeds[i % len(feeds)]
+            session.run(["logits"], feed)
+            done[k] += len(feed["input_ids"])
+            i += loops
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=loop, args=(k,)) for k in range(loops)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.perf_counter() - start)
 
 
 async def load(url: str, texts: list[str], concurrency: int, seconds: float) -> dict[str, float]:
@@ -225,6 +251,9 @@ def main() -> None:
 
     raw_before = raw_ort_throughput(bundle, texts, args.max_batch, args.variant, args.seconds)
     print(f"{'raw ORT session':<28} b={args.max_batch:<3} {raw_before:8.1f} texts/s", flush=True)
+    tuned = raw_ort_throughput(bundle, texts, args.max_batch, args.variant, args.seconds, tuned=True)
+    print(f"{'raw ORT, tuned like server':<28} b={args.max_batch:<3} {tuned:8.1f} texts/s  "
+          "(length-sorted batches, one 1-thread loop per core)", flush=True)
     results: dict[tuple[str, int], dict[str, float]] = {}
     with sftops_server(bundle, args.max_batch, args.variant) as server:
         asyncio.run(load(server.url, texts, 4, 1.0))  # warm up
@@ -249,6 +278,7 @@ def main() -> None:
     print("\nratios (same machine, same run):")
     print(f"(a) sftops server / raw ORT session at batch {args.max_batch}: {best:.1f} / {raw:.1f} = {best / raw:.2f}  "
           f"(c=16: {results['sftops', 16]['rps'] / raw:.2f}, c=64: {results['sftops', 64]['rps'] / raw:.2f}; target >= 0.85)")
+    print(f"    against raw ORT tuned like the server (what HTTP, queueing and JSON cost): {best / tuned:.2f}")
     if ("naive", 16) in results:
         ratio = results["sftops", 16]["rps"] / results["naive", 16]["rps"]
         print(f"(b) sftops / naive transformers server at c=16: {ratio:.1f}x  (target >= 5x)")
