@@ -2,6 +2,11 @@
 
 One tag per entry (`sftops.audit.000001`, ...) keeps each value far below MLflow's tag
 length limits however long the history grows, and appending never rewrites old entries.
+
+A decision that moves the alias is written ahead: the entry goes in as `pending`, then
+the alias moves, then the entry becomes `applied`. MLflow has no transaction over the
+two, so a crash in between leaves a pending entry, and the next decision settles it by
+looking at where `champion` points: `applied` if the move happened, else `abandoned`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._client import registry_errors
+from ._client import CHAMPION, registry_errors, version_by_alias
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -23,6 +28,7 @@ AUDIT_PREFIX = "sftops.audit."
 Action = Literal["gate", "promote", "rollback"]
 Trigger = Literal["pipeline", "manual", "retrain"]
 Decision = Literal["promoted", "rejected", "rolled_back"]
+Status = Literal["pending", "applied", "abandoned"]
 
 
 class AuditEntry(BaseModel):
@@ -46,6 +52,9 @@ class AuditEntry(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict, description="version -> primary metric on today's test split")
     test_data_hash: str | None = None
     test_samples: int | None = None
+    status: Status = Field(
+        "applied", description="pending: written before the alias move, not yet confirmed; abandoned: the move never happened"
+    )
 
     @property
     def champion_changed(self) -> bool:
@@ -71,13 +80,38 @@ def audit_history(client: "MlflowClient", name: str) -> list[AuditEntry]:
     return sorted(entries, key=lambda e: e.seq)
 
 
+def settled_history(client: "MlflowClient", name: str) -> list[AuditEntry]:
+    """The audit trail with a pending last entry (a decision interrupted mid-way) settled against the alias."""
+    history = audit_history(client, name)
+    if history and history[-1].status == "pending":
+        last = history[-1]
+        with registry_errors(f"read the {CHAMPION!r} alias of {name!r}"):
+            current = version_by_alias(client, name, CHAMPION)
+        moved = current is not None and str(current.version) == last.champion_after
+        settled = last.model_copy(update={"status": "applied" if moved else "abandoned"})
+        history[-1] = _write(client, settled, version_tags=moved)  # an abandoned move decided nothing about its version
+    return history
+
+
 def record(client: "MlflowClient", entry: AuditEntry) -> AuditEntry:
-    """Append `entry` to the model's history and tag the version with it; return it with its sequence number."""
-    history = audit_history(client, entry.model)
-    entry = entry.model_copy(update={"seq": (history[-1].seq if history else 0) + 1})
+    """Append `entry` to the model's history, move `champion` as it decides, and tag the version with it.
+
+    Returns the entry with its sequence number. An entry that changes the champion is written
+    ahead (pending), then the alias moves, then the entry is marked applied.
+    """
+    history = settled_history(client, entry.model)
+    entry = entry.model_copy(update={"seq": (history[-1].seq if history else 0) + 1, "status": "applied"})
+    if entry.champion_changed and entry.champion_after is not None:
+        _write(client, entry.model_copy(update={"status": "pending"}), version_tags=False)
+        with registry_errors(f"set alias {CHAMPION!r} on {entry.model!r} version {entry.champion_after}"):
+            client.set_registered_model_alias(entry.model, CHAMPION, entry.champion_after)
+    return _write(client, entry)
+
+
+def _write(client: "MlflowClient", entry: AuditEntry, version_tags: bool = True) -> AuditEntry:
     key = f"{AUDIT_PREFIX}{entry.seq:06d}"
     payload = entry.model_dump_json()
-    version_tags = {
+    tags = {
         key: payload,
         "sftops.decision": entry.decision,
         "sftops.decision_reason": entry.reason,
@@ -87,9 +121,10 @@ def record(client: "MlflowClient", entry: AuditEntry) -> AuditEntry:
         "sftops.decision_time": entry.timestamp,
     }
     with registry_errors(f"write the audit trail of {entry.model!r}"):
-        client.set_registered_model_tag(entry.model, key, payload)
-        for tag, value in version_tags.items():
-            client.set_model_version_tag(entry.model, entry.version, tag, value)
+        if version_tags:
+            for tag, value in tags.items():
+                client.set_model_version_tag(entry.model, entry.version, tag, value)
+        client.set_registered_model_tag(entry.model, key, payload)  # last: the model's entry is the commit record
     return entry
 
 
@@ -97,7 +132,7 @@ def champion_stack(history: list[AuditEntry]) -> list[str]:
     """Champions in the order they took over, replaying promotions (push) and rollbacks (pop)."""
     stack: list[str] = []
     for entry in history:
-        if not entry.champion_changed or entry.champion_after is None:
+        if entry.status == "abandoned" or not entry.champion_changed or entry.champion_after is None:
             continue
         if entry.action == "rollback" and len(stack) >= 2 and stack[-2] == entry.champion_after:
             stack.pop()

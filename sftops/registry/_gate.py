@@ -12,7 +12,7 @@ from ..config import RegistryConfig
 from ..exceptions import RegistryError
 from ._audit import AuditEntry, Trigger, record
 from ._bundle import fetch_bundle
-from ._client import CHAMPION, registry_errors, version_by_alias
+from ._client import CHAMPION, version_by_alias
 from ._scoring import BundleScore, score_bundle
 
 if TYPE_CHECKING:
@@ -75,13 +75,10 @@ def score_against_champion(
 def apply_gate(
     client: "MlflowClient", cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger
 ) -> AuditEntry:
-    """Move `champion` to `version` if it wins; either way append the decision to the audit trail."""
+    """Record the decision in the audit trail, which moves `champion` to `version` if it won."""
     metric = cfg.primary_metric
     champion_score = scores.champion.metric(metric) if scores.champion else None
     promote, reason = decide(scores.challenger.metric(metric), champion_score, cfg.min_improvement)
-    if promote:
-        with registry_errors(f"set alias {CHAMPION!r} on {cfg.model_name!r} version {version}"):
-            client.set_registered_model_alias(cfg.model_name, CHAMPION, version)
     compared = {version: scores.challenger.metric(metric)}
     if scores.champion_version is not None and champion_score is not None:
         compared[scores.champion_version] = champion_score

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..exceptions import RegistryError
-from ._audit import Action, AuditEntry, Decision, audit_history, champion_stack, record
+from ._audit import Action, AuditEntry, Decision, champion_stack, record, settled_history
 from ._bundle import check_bundle
-from ._client import CHAMPION, get_version, registry_errors, require_model, version_by_alias
+from ._client import CHAMPION, get_version, require_model, version_by_alias
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -29,7 +29,7 @@ def rollback(client: "MlflowClient", name: str, reason: str) -> AuditEntry:
     current = version_by_alias(client, name, CHAMPION)
     if current is None:
         raise RegistryError(f"model {name!r} has no champion to roll back from; set one with `sftops promote`")
-    stack = champion_stack(audit_history(client, name))
+    stack = champion_stack(settled_history(client, name))
     current_v = str(current.version)
     if not stack or stack[-1] != current_v:
         raise RegistryError(
@@ -47,9 +47,7 @@ def _move_champion(
     client: "MlflowClient", name: str, target: "ModelVersion", action: Action, decision: Decision, reason: str,
     before: str | None,
 ) -> AuditEntry:
-    """Point `champion` at `target` and append the manual decision to the audit trail."""
-    with registry_errors(f"set alias {CHAMPION!r} on {name!r} version {target.version}"):
-        client.set_registered_model_alias(name, CHAMPION, str(target.version))
+    """Point `champion` at `target` through the audit trail, as the manual decision."""
     entry = AuditEntry(
         action=action, trigger="manual", model=name, version=str(target.version), decision=decision,
         reason=reason, champion_before=before, champion_after=str(target.version),

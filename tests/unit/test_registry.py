@@ -53,3 +53,8 @@ def test_audit_entry_round_trips_and_names_its_actor(monkeypatch: pytest.MonkeyP
     entry = _entry("promote", "1", "2").model_copy(update={"scores": {"2": 0.9, "1": 0.8}})
     assert entry.actor == "ci-bot" and entry.timestamp.endswith("+00:00")
     assert AuditEntry.model_validate_json(entry.model_dump_json()) == entry
+
+
+def test_champion_stack_skips_abandoned_moves() -> None:
+    abandoned = _entry("promote", "1", "2").model_copy(update={"status": "abandoned"})
+    assert champion_stack([_entry("gate", None, "1"), abandoned, _entry("promote", "1", "3")]) == ["1", "3"]

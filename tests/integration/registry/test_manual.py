@@ -101,3 +101,36 @@ def test_unreachable_registry_is_a_clear_error(tmp_path, project_params, capsys,
     assert len(err.strip().splitlines()) == 1
     with pytest.raises(RegistryError, match="unreachable"):
         registry_client(url, timeout=2)
+
+
+def test_a_move_interrupted_mid_way_is_settled_by_the_next_decision(server, tiny_project, bundle_version, monkeypatch) -> None:
+    from mlflow import MlflowClient
+
+    name = "manual-interrupted"
+    for bundle in (tiny_project.good_bundle, tiny_project.constant_bundle, tiny_project.good_bundle):
+        bundle_version(server, name, bundle)
+    client = registry_client(server)
+    promote(client, name, 1, "first")
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies here: nothing after this line runs
+
+    with monkeypatch.context() as patch:  # dies before the alias moves
+        patch.setattr(MlflowClient, "set_registered_model_alias", crash)
+        with pytest.raises(KeyboardInterrupt):
+            promote(client, name, 2, "never happened")
+    assert client.get_registered_model(name).aliases["champion"] == "1"
+    assert [e.status for e in audit_history(client, name)] == ["applied", "pending"]
+
+    with monkeypatch.context() as patch:  # dies after the alias moved, before the entry was confirmed
+        patch.setattr(MlflowClient, "set_model_version_tag", crash)
+        with pytest.raises(KeyboardInterrupt):
+            promote(client, name, 3, "moved, then died")
+    assert client.get_registered_model(name).aliases["champion"] == "3"
+    history = audit_history(client, name)
+    assert [(e.champion_after, e.status) for e in history] == [("1", "applied"), ("2", "abandoned"), ("3", "pending")]
+
+    back = rollback(client, name, "3 is broken")  # settles 3 as applied; 2 never was champion, so back to 1
+    assert back.champion_after == "1" and client.get_registered_model(name).aliases["champion"] == "1"
+    assert [(e.champion_after, e.status) for e in audit_history(client, name)] == [
+        ("1", "applied"), ("2", "abandoned"), ("3", "applied"), ("1", "applied")]
