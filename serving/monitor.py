@@ -22,7 +22,7 @@ from sftops.bundle import BundleManifest
 from sftops.config import DriftConfig
 from sftops.drift import DriftMonitor, DriftReport, Observations, ReferenceProfile
 from sftops.drift.reference import DriftReference
-from sftops.exceptions import RegistryError
+from sftops.exceptions import RegistryError, ServingError
 from sftops.retraining import retrain_status, save_drift_status, spawn_retrain
 
 from .schemas import DriftCheck, DriftResponse, RetrainStatus
@@ -198,14 +198,29 @@ class ServingMonitor:
             log.warning("drift alarm on version %s: %s", self._version, ", ".join(failing))
             self._on_alarm(report)
 
+    def start_retrain(self, reason: str, *, force: bool = False, context: dict | None = None) -> subprocess.Popen[bytes]:
+        """`sftops retrain --reason REASON` in its own process (its lock and cooldown decide); ServingError if it cannot start."""
+        if self.params_file is None:
+            raise ServingError("retraining is not wired to this server: start it with `sftops serve --params params.yaml` in the project")
+        if self._retrain_proc is not None and self._retrain_proc.poll() is None:
+            raise ServingError(f"a retrain started by this server is still running (pid {self._retrain_proc.pid})")
+        self._retrain_proc = spawn_retrain(self.params_file, reason=reason, context=context, force=force,
+                                           log_file=self.retrain_log)
+        log.warning("started `sftops retrain --reason %s%s` (pid %d)", reason, " --force" if force else "", self._retrain_proc.pid)
+        return self._retrain_proc
+
+    @property
+    def retrain_log(self) -> Path:
+        """Where retrains started by this server write their output."""
+        return self.state_dir / "retrain-spawn.log"
+
     def _start_retrain(self, report: DriftReport) -> None:
-        """Default alarm action: `sftops retrain --reason drift` in its own process (the lock and cooldown decide)."""
+        """Default alarm action: a drift retrain, unless drift.retrain.on_drift is off or one is running already."""
         if not self.cfg.retrain.on_drift or self.params_file is None:
             return
-        if self._retrain_proc is not None and self._retrain_proc.poll() is None:
-            return  # this replica already started one that is still running
         context = {"model_version": self._version, "window_size": report.window_size,
                    "failing": [r.name for r in report.detectors if r.alarm]}
-        self._retrain_proc = spawn_retrain(self.params_file, reason="drift", context=context,
-                                           log_file=self.state_dir / "retrain-spawn.log")
-        log.warning("drift alarm: started `sftops retrain --reason drift` (pid %d)", self._retrain_proc.pid)
+        try:
+            self.start_retrain("drift", context=context)
+        except ServingError:
+            return  # this replica already started one that is still running

@@ -87,6 +87,18 @@ class ReloadResponse(BaseModel):
     version: str
 
 
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"force": False}]})
+
+    force: bool = Field(False, description="retrain even if no trigger fired, ignoring the cooldown")
+
+
+class RetrainStarted(BaseModel):
+    started: bool
+    pid: int = Field(description="the `sftops retrain` process; GET /v1/drift shows its progress under `retrain`")
+    log_file: str
+
+
 class ErrorResponse(BaseModel):
     detail: str
 

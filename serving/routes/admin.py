@@ -1,4 +1,4 @@
-"""Admin endpoints (POST /v1/admin/reload), behind a bearer token from the settings."""
+"""Admin endpoints (reload, drift check, retrain), behind a bearer token from the settings."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sftops.exceptions import RegistryError, ServingError
 
-from ..schemas import ErrorResponse, ReloadResponse
+from ..schemas import DriftResponse, ErrorResponse, ReloadResponse, RetrainRequest, RetrainStarted
 from ..state import StateDep
 
 _bearer = HTTPBearer(auto_error=False)
@@ -43,3 +43,23 @@ async def reload(state: StateDep) -> ReloadResponse:
     except (RegistryError, ServingError) as exc:
         raise HTTPException(502, f"reload failed, still serving the previous version: {exc}") from None
     return ReloadResponse(swapped=swapped, version=state.store.current.info.version)
+
+
+@router.post("/drift/check", response_model=DriftResponse, responses={409: {"model": ErrorResponse}})
+async def check_drift(state: StateDep) -> DriftResponse:
+    """Run the drift detectors on the current window now (an alarm starts a retrain as usual)."""
+    if await run_in_threadpool(state.monitor.check_now) is None:
+        status = state.monitor.status()
+        raise HTTPException(409, f"nothing to check: {status.detail or 'no drift reference loaded'}")
+    return await run_in_threadpool(state.monitor.status)
+
+
+@router.post("/retrain", status_code=202, response_model=RetrainStarted, responses={409: {"model": ErrorResponse}})
+async def start_retrain(state: StateDep, body: RetrainRequest | None = None) -> RetrainStarted:
+    """Start `sftops retrain --reason manual` in the background; the promotion gate still decides what serves."""
+    force = body.force if body else False
+    try:
+        proc = state.monitor.start_retrain("manual", force=force)
+    except ServingError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return RetrainStarted(started=True, pid=proc.pid, log_file=str(state.monitor.retrain_log))

@@ -215,15 +215,18 @@ def _doc_paragraphs(n: int) -> list[str]:
     return list(dict.fromkeys(paragraphs))[:n]  # some paragraphs repeat across topics
 
 
-def _run_local(tmp_path: Path, bundle: Path, scenario: Callable[[httpx.AsyncClient], Awaitable[None]], **drift: object) -> None:
+def _run_local(
+    tmp_path: Path, bundle: Path, scenario: Callable[[httpx.AsyncClient], Awaitable[None]],
+    params_file: Path | None = None, **drift: object,
+) -> None:
     from sftops.config import DriftConfig
 
-    serve = load_settings(ServeConfig(), feedback_db=str(tmp_path / "fb.db"), max_wait_ms=1)
+    serve = load_settings(ServeConfig(), feedback_db=str(tmp_path / "fb.db"), max_wait_ms=1, admin_token=TOKEN)
     store = ModelStore.from_folder(bundle, device="cpu")
     store.load_initial()
 
     async def main() -> None:
-        app = create_app(serve, store, drift_config=DriftConfig(**drift), project_dir=tmp_path)
+        app = create_app(serve, store, drift_config=DriftConfig(**drift), project_dir=tmp_path, params_file=params_file)
         async with LifespanManager(app) as manager:
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
                 await scenario(client)
@@ -315,3 +318,46 @@ def test_the_server_imports_neither_torch_nor_transformers() -> None:
             "print(sorted(m for m in ('torch', 'transformers', 'peft', 'optimum') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_admin_checks_drift_now_and_starts_a_manual_retrain(tmp_path: Path) -> None:
+    from sftops.testing import make_text_dataset
+
+    bundle = make_mean_id_bundle(tmp_path / "b", max_length=64, drift_texts=list(make_text_dataset(400, seed=1)["text"]))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    params_file = tmp_path / "params.yaml"
+    params_file.write_text("{}\n")  # defaults: tmp_path is no DVC project, so the retrain itself refuses
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        assert (await client.post("/v1/admin/drift/check")).status_code == 401
+        texts = list(make_text_dataset(60, seed=2)["text"])
+        assert (await client.post("/v1/predict", json={"texts": texts})).status_code == 200
+        assert (await client.get("/v1/drift")).json()["report"] is None  # 60 texts: no check is due yet
+        checked = (await client.post("/v1/admin/drift/check", headers=auth)).json()
+        assert (checked["report"]["observed_total"], checked["report"]["state"]) == (60, "warming_up")
+
+        started = await client.post("/v1/admin/retrain", headers=auth, json={"force": True})
+        assert started.status_code == 202, started.text
+        log_file = Path(started.json()["log_file"])
+        for _ in range(600):
+            if log_file.exists() and "sftops retrain" in log_file.read_text():
+                break
+            await asyncio.sleep(0.1)
+        assert "sftops retrain" in log_file.read_text()
+        bad = await client.post("/v1/admin/retrain", headers=auth, json={"force": "yes please"})
+        assert bad.status_code == 422
+
+    _run_local(tmp_path, bundle, scenario, params_file=params_file, **DRIFT)
+
+
+def test_admin_refuses_what_the_server_cannot_do(tmp_path: Path) -> None:
+    bundle = make_mean_id_bundle(tmp_path / "b")  # no drift reference
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        check = await client.post("/v1/admin/drift/check", headers=auth)
+        assert check.status_code == 409 and "no drift reference" in check.json()["detail"]
+        retrain = await client.post("/v1/admin/retrain", headers=auth)
+        assert retrain.status_code == 409 and "--params" in retrain.json()["detail"]
+
+    _run_local(tmp_path, bundle, scenario, **DRIFT)
