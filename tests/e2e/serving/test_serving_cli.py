@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,13 @@ def sqlite_registry(tmp_path_factory: pytest.TempPathFactory) -> str:
     return uri
 
 
+def _params(folder: Path) -> str:
+    """The project's params.yaml copied to `folder`, which becomes the server's project (drift status, retrains)."""
+    copy = folder / "params.yaml"
+    shutil.copyfile(ROOT / "params.yaml", copy)
+    return str(copy)
+
+
 def _env(tracking_uri: str, cache: Path, **serve: str) -> dict[str, str]:
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "SFTOPS_SERVE_CACHE_DIR": str(cache)}
     env.update({f"SFTOPS_SERVE_{k.upper()}": v for k, v in serve.items()})
@@ -42,7 +50,7 @@ def _env(tracking_uri: str, cache: Path, **serve: str) -> dict[str, str]:
 
 def test_no_registry_and_no_cache_exits_with_one_clear_line(tmp_path: Path) -> None:
     env = _env(f"http://127.0.0.1:{free_port()}", tmp_path / "cache", feedback_db=str(tmp_path / "fb.db"))
-    result = subprocess.run([SFTOPS, "serve", "--model", "e2e-clf", "--params", str(ROOT / "params.yaml")],
+    result = subprocess.run([SFTOPS, "serve", "--model", "e2e-clf", "--params", _params(tmp_path)],
                             env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
@@ -55,7 +63,7 @@ def test_sigterm_drains_the_queue_then_a_restart_without_registry_serves_the_cac
 ) -> None:
     cache, port = tmp_path / "cache", free_port()
     env = _env(sqlite_registry, cache, feedback_db=str(tmp_path / "fb.db"), max_batch_size="2", max_wait_ms="50")
-    cmd = [SFTOPS, "serve", "--model", "e2e-clf@champion", "--port", str(port), "--params", str(ROOT / "params.yaml")]
+    cmd = [SFTOPS, "serve", "--model", "e2e-clf@champion", "--port", str(port), "--params", _params(tmp_path)]
     proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -78,7 +86,7 @@ def test_sigterm_drains_the_queue_then_a_restart_without_registry_serves_the_cac
 
     offline = _env(f"http://127.0.0.1:{free_port()}", cache, feedback_db=str(tmp_path / "fb.db"))
     port = free_port()
-    proc = subprocess.Popen([*cmd[:-4], "--port", str(port), "--params", str(ROOT / "params.yaml")], env=offline,
+    proc = subprocess.Popen([*cmd[:-4], "--port", str(port), "--params", _params(tmp_path)], env=offline,
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{port}/ready", timeout=120, proc=proc)
