@@ -9,8 +9,10 @@ is started as a separate process: the server never retrains in its own process.
 from __future__ import annotations
 
 import logging
+import math
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -167,13 +169,19 @@ class ServingMonitor:
             self._worker.join(timeout=10)
 
     def _loop(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        last = -math.inf
         while not self._stop.is_set():
             self._due.wait()
-            self._due.clear()
-            if self._stop.is_set():
+            # checks that fall due while waiting coalesce into one: at most one per min_check_interval_s
+            if self._stop.wait(max(0.0, last + self.cfg.min_check_interval_s - time.monotonic())):
                 return
+            self._due.clear()
+            last = time.monotonic()
             try:
-                self.check_now()
+                with threadpool_limits(1):  # one core for the detectors' BLAS; the batch workers keep the rest
+                    self.check_now()
             except Exception:  # the monitor must never take the server down
                 log.exception("drift check failed")
 

@@ -113,7 +113,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, mlflow_server_url: str) ->
                "intra_op_threads": 1},
         # no `confidence` detector: version 1 is untrained, its confidences all lie within 5e-5 of 1/3, and the
         # reference keeps them rounded to 5 decimals, so KS would compare rounding steps, not traffic
-        drift={"window": 100, "check_every": 50, "min_samples": 100, "p_value": 0.01, "mmd_permutations": 1000,
+        drift={"window": 100, "check_every": 50, "min_check_interval_s": 0, "min_samples": 100, "p_value": 0.01, "mmd_permutations": 1000,
                "detectors": ["labels", "length", "unknown", "embedding"],
                "retrain": {"on_drift": True, "min_feedback": None, "cooldown_s": 3600, "timeout_s": 600}},
     )

@@ -15,7 +15,7 @@ from sftops.config import DriftConfig
 from sftops.drift import Observations, ReferenceProfile
 
 LABELS = ["negative", "neutral", "positive"]
-CFG = DriftConfig(window=150, check_every=50, min_samples=100, p_value=0.05, mmd_permutations=199)
+CFG = DriftConfig(window=150, check_every=50, min_samples=100, p_value=0.05, mmd_permutations=199, min_check_interval_s=0)
 
 
 def _batch(rng: np.random.Generator, n: int, shift: float = 0.0) -> Observations:
@@ -104,3 +104,30 @@ def test_disabled_monitor_observes_nothing(tmp_path: Path) -> None:
     assert (status.enabled, status.monitoring, status.model_version, status.observed, status.report) == (
         False, False, None, 0, None)
     assert "drift.enabled: false" in status.detail
+
+
+def test_checks_that_fall_due_quickly_coalesce_to_one_per_interval(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    registry = CollectorRegistry()
+    cfg = CFG.model_copy(update={"min_check_interval_s": 1.0})
+    monitor = ServingMonitor(cfg, registry=registry, project_dir=tmp_path, on_alarm=lambda report: None)
+    monitor.set_reference(_profile(rng), LABELS, version="1")
+
+    def checks_reach(n: int) -> float:
+        deadline = time.monotonic() + 30
+        while (_gauge(registry, "sftops_drift_checks_total") or 0) < n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert _gauge(registry, "sftops_drift_checks_total") == n
+        return time.monotonic()
+
+    try:
+        monitor.observe(_batch(rng, 50))  # a check_every boundary: the first check runs at once
+        first = checks_reach(1)
+        for _ in range(6):  # six more boundaries within milliseconds
+            monitor.observe(_batch(rng, 50))
+        second = checks_reach(2)
+        assert second - first >= 0.8  # waited for the interval (measured from the first check's start)
+        time.sleep(1.5)
+        assert _gauge(registry, "sftops_drift_checks_total") == 2  # the six became one check
+    finally:
+        monitor.close()

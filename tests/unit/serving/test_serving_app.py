@@ -244,7 +244,8 @@ async def _drift_after(client: httpx.AsyncClient, observed: int) -> dict:
     raise AssertionError(f"no drift check covered {observed} texts: {body}")
 
 
-DRIFT = {"window": 100, "check_every": 100, "min_samples": 100, "p_value": 0.05, "mmd_permutations": 199}
+DRIFT = {"window": 100, "check_every": 100, "min_samples": 100, "p_value": 0.05, "mmd_permutations": 199,
+         "min_check_interval_s": 0}
 
 
 def test_live_traffic_feeds_the_drift_monitor_and_shifted_text_alarms(tmp_path: Path) -> None:
