@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from threadpoolctl import threadpool_limits
 
 from sftops.bundle import BundleManifest
 from sftops.config import DriftConfig
@@ -140,7 +141,8 @@ class ServingMonitor:
         monitor = self._monitor
         if monitor is None:
             return None
-        report = monitor.evaluate()
+        with threadpool_limits(1):  # one core for the detectors' BLAS; the batch workers keep the rest
+            report = monitor.evaluate()
         if monitor is not self._monitor:  # a hot swap happened meanwhile: this report is about the old model
             return report
         self._publish(report)
@@ -169,8 +171,6 @@ class ServingMonitor:
             self._worker.join(timeout=10)
 
     def _loop(self) -> None:
-        from threadpoolctl import threadpool_limits
-
         last = -math.inf
         while not self._stop.is_set():
             self._due.wait()
@@ -180,8 +180,7 @@ class ServingMonitor:
             self._due.clear()
             last = time.monotonic()
             try:
-                with threadpool_limits(1):  # one core for the detectors' BLAS; the batch workers keep the rest
-                    self.check_now()
+                self.check_now()
             except Exception:  # the monitor must never take the server down
                 log.exception("drift check failed")
 
