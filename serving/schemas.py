@@ -94,7 +94,6 @@ class RetrainRequest(BaseModel):
 
 
 class RetrainStarted(BaseModel):
-    started: bool
     pid: int = Field(description="the `sftops retrain` process; GET /v1/drift shows its progress under `retrain`")
     log_file: str
 

@@ -49,7 +49,7 @@ async def reload(state: StateDep) -> ReloadResponse:
 async def check_drift(state: StateDep) -> DriftResponse:
     """Run the drift detectors on the current window now (an alarm starts a retrain as usual)."""
     if await run_in_threadpool(state.monitor.check_now) is None:
-        status = state.monitor.status()
+        status = await run_in_threadpool(state.monitor.status)
         raise HTTPException(409, f"nothing to check: {status.detail or 'no drift reference loaded'}")
     return await run_in_threadpool(state.monitor.status)
 
@@ -62,4 +62,4 @@ async def start_retrain(state: StateDep, body: RetrainRequest | None = None) -> 
         proc = state.monitor.start_retrain("manual", force=force)
     except ServingError as exc:
         raise HTTPException(409, str(exc)) from None
-    return RetrainStarted(started=True, pid=proc.pid, log_file=str(state.monitor.retrain_log))
+    return RetrainStarted(pid=proc.pid, log_file=str(state.monitor.retrain_log))

@@ -48,7 +48,7 @@ class DriftConfig(Section):
     check_every: PositiveInt = Field(100, description="Evaluate the detectors every this many observations.")
     min_check_interval_s: NonNegativeFloat = Field(
         10.0, description="The server checks at most this often, however fast texts arrive "
-        "(one check costs ~0.1 s of CPU: at 500 texts/s, check_every alone would spend half a core on it)."
+        "(one check of the default window costs ~0.12 s of CPU: at 500 texts/s, check_every alone would take 0.6 of a core)."
     )
     min_samples: PositiveInt = Field(200, description="No test before the window holds this many observations.")
     p_value: float = Field(

@@ -45,7 +45,7 @@ class RetrainLock:
     @property
     def pass_fds(self) -> tuple[int, ...]:
         """Descriptors child processes must inherit to keep the lock alive (none for PostgreSQL: we hold the session)."""
-        if self._fd is None and not (self._pg and self._pg._conn is not None):
+        if self._fd is None and not (self._pg and self._pg.held):
             raise RuntimeError("lock not held")
         return () if self._fd is None else (self._fd,)
 

@@ -58,6 +58,10 @@ class PgAdvisoryLock:
         self._engine: sa.Engine | None = None
         self._conn: sa.Connection | None = None
 
+    @property
+    def held(self) -> bool:
+        return self._conn is not None
+
     def try_acquire(self) -> bool:
         """True if we now hold the lock; False if another session holds it."""
         engine = _engine(self.url, f"sftops-retrain pid {os.getpid()} on {socket.gethostname()}")
