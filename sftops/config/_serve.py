@@ -46,6 +46,9 @@ class ServeConfig(Section):
     registry_timeout_s: PositiveFloat = Field(10.0, description="Seconds one registry call may take.")
     cache_dir: str | None = Field(None, description="Local model cache; null = ~/.cache/sftops/serving")
     feedback_db: str = Field("feedback/feedback.db", description="Where POST /v1/feedback stores labels: a SQLite file, or a postgresql:// URL shared by replicas.")
+    feedback_retention_days: PositiveFloat | None = Field(
+        None, description="Feedback older than this many days is deleted from the store and left out of retraining; null = kept"
+    )
     admin_token: str | None = Field(
         None, description="Bearer token for /v1/admin/*; prefer env SFTOPS_SERVE_ADMIN_TOKEN; null = admin disabled"
     )
