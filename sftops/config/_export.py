@@ -28,7 +28,9 @@ class ExportConfig(Section):
     require_speedup: bool = Field(
         True, description="Publish a CPU variant (optimized, int8) only if it beats fp32 ONNX speed in the same run."
     )
-    drift_samples: PositiveInt = Field(1000, description="Training texts sampled for the drift reference.")
+    drift_samples: PositiveInt = Field(
+        1000, description="Most validation texts in the drift reference (texts the model did not train on); all if fewer."
+    )
 
     @field_validator("variants")
     @classmethod

@@ -1,4 +1,4 @@
-"""The drift reference kept in a serving bundle: what the training split looks like to the exported model.
+"""The drift reference kept in a serving bundle: what unseen in-distribution texts look like to the exported model.
 
 Written by `sftops export` (drift_reference.json plus one embeddings .npy per
 ONNX variant, because int8 embeddings differ from fp32 ones) and read by the
@@ -24,12 +24,12 @@ DRIFT_REFERENCE_FILE = "drift_reference.json"
 
 
 class DriftReference(BaseModel):
-    """Samples and counts from the training split, as the bundle's model and tokenizer.json see them."""
+    """Samples and counts from a split the model did not train on, as the bundle's model and tokenizer.json see them."""
 
     model_config = ConfigDict(extra="forbid")
 
     format: Literal[1] = 1
-    split: str = "train"
+    split: str = Field("validation", description="the prepared split the texts came from")
     n: int = Field(description="texts sampled from the split")
     labels: list[str]
     max_length: int
@@ -98,8 +98,9 @@ def build_reference(
     labels: Sequence[str],
     max_length: int,
     folder: str | Path,
+    split: str = "validation",
 ) -> DriftReference:
-    """Summarise a training sample and write its embeddings (one float16 .npy per variant) into `folder`."""
+    """Summarise a sample of `split` and write its embeddings (one float16 .npy per variant) into `folder`."""
     k = len(labels)
     shifted = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
@@ -112,6 +113,7 @@ def build_reference(
     if len(dims) != 1:
         raise ValueError(f"variants disagree on embedding size: {dims}")
     return DriftReference(
+        split=split,
         n=len(token_ids),
         labels=list(labels),
         max_length=max_length,

@@ -2,7 +2,8 @@
 
 Steps: export fp32 ONNX -> parity gate on test examples -> build variants and
 measure each one's test macro-F1, agreement and speed against PyTorch -> drift
-reference from the training split -> tokenizer, label map and manifest.
+reference from the validation split (texts the model did not train on, so its
+confidences are those of live traffic) -> tokenizer, label map and manifest.
 """
 
 from __future__ import annotations
@@ -191,11 +192,18 @@ def _drift_reference(
     data: PreparedData, samples: int, folder: Path, tokenizer_file: Path, run: Callable[..., Outputs],
     sessions: dict[str, Callable], label_map: LabelMap, max_length: int,
 ) -> DriftReference:
-    """Run every published variant over a seeded training sample and summarise it (see sftops.drift.reference)."""
+    """Run every published variant over the validation split (a seeded sample of `samples` if larger) and summarise it.
+
+    Not the training split: there the model is over-confident, so ordinary unseen traffic would look shifted.
+    """
     from tokenizers import Tokenizer
 
-    train = data.train.sample(n=min(samples, len(data.train)), random_state=0)
-    texts = train["text"].astype(str).tolist()
+    split = data.validation
+    if split.empty:
+        raise ExportError("the validation split is empty; the drift reference needs texts the model did not train on")
+    if len(split) > samples:
+        split = split.sample(n=samples, random_state=0)
+    texts = split["text"].astype(str).tolist()
     outputs = {name: run(forward, texts) for name, forward in sessions.items()}
     serving_tokenizer = Tokenizer.from_file(str(tokenizer_file))
     serving_tokenizer.no_padding()  # lengths per text, as the server counts them (truncated, never padded)
@@ -205,11 +213,12 @@ def _drift_reference(
         unk_token_id=serving_tokenizer.token_to_id(serving_tokenizer.model.unk_token)
         if getattr(serving_tokenizer.model, "unk_token", None) else None,
         logits=outputs["fp32"].logits,
-        true_labels=train["label"].to_numpy(dtype=int),
+        true_labels=split["label"].to_numpy(dtype=int),
         embeddings={name: out.embedding for name, out in outputs.items()},
         labels=label_map.names,
         max_length=max_length,
         folder=folder,
+        split="validation",
     )
     reference.save(folder)
     return reference
