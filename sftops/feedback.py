@@ -8,6 +8,7 @@ code path serves both; the unique (text, label) constraint makes the same pair s
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,10 @@ def _engine(location: str | Path) -> sa.Engine:
 
 
 class FeedbackStore:
-    """Append-only store of (text, label) pairs; the same pair twice is kept once, across all replicas sharing it."""
+    """Store of (text, label) pairs; the same pair twice is kept once, across all replicas sharing it.
+
+    Rows are only ever added, except by retention (`purge_older_than`) and an admin's `delete`.
+    """
 
     def __init__(self, location: str | Path) -> None:
         self.location = location
@@ -89,10 +93,39 @@ class FeedbackStore:
 
     def add(self, text: str, label: str, model_version: str | None = None) -> bool:
         """Store one labelled text (committed on return); False if the same text with the same label was already stored."""
-        stmt = self._insert.values(text=text, label=label, model_version=model_version, created=time.time())
+        return self.put(text, label, model_version)[1]
+
+    def put(self, text: str, label: str, model_version: str | None = None) -> tuple[int, bool]:
+        """Store one labelled text (committed on return): its row id, and False if the pair was already stored.
+
+        The id lets a client ask an admin to delete the row later (`delete(ids=...)`).
+        """
+        insert = self._insert.values(text=text, label=label, model_version=model_version, created=time.time())
+        insert = insert.on_conflict_do_nothing(index_elements=["text", "label"]).returning(_table.c.id)
+        stored = sa.select(_table.c.id).where(_table.c.text == text, _table.c.label == label)
+        while True:  # a second round only if the row was deleted between the two statements
+            with self._engine.begin() as conn:
+                new_id = conn.execute(insert).scalar_one_or_none()
+                if new_id is not None:
+                    return int(new_id), True
+                old_id = conn.execute(stored).scalar_one_or_none()
+            if old_id is not None:
+                return int(old_id), False
+
+    def purge_older_than(self, cutoff: float) -> int:
+        """Delete every row stored before the unix time `cutoff` (retention); how many were deleted."""
         with self._engine.begin() as conn:
-            result = conn.execute(stmt.on_conflict_do_nothing(index_elements=["text", "label"]))
-        return result.rowcount == 1
+            result = conn.execute(sa.delete(_table).where(_table.c.created < cutoff))
+        return int(result.rowcount)
+
+    def delete(self, *, ids: Sequence[int] = (), texts: Sequence[str] = ()) -> int:
+        """Delete the rows with these ids and every row (any label) with one of these texts; how many were deleted."""
+        if not ids and not texts:
+            return 0
+        condition = sa.or_(_table.c.id.in_(list(ids)), _table.c.text.in_(list(texts)))
+        with self._engine.begin() as conn:
+            result = conn.execute(sa.delete(_table).where(condition))
+        return int(result.rowcount)
 
     def count_since(self, since: float = 0.0) -> int:
         """How many labelled texts arrived at or after the unix time `since`."""

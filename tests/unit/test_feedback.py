@@ -30,3 +30,35 @@ def test_add_dedups_counts_exports_and_survives_reopen(tmp_path: Path) -> None:
     reopened.close()
     (mode,) = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()
     assert mode == "wal"
+
+
+def test_put_returns_the_row_id_and_delete_removes_by_id_or_text(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.db")
+    first, stored = store.put("great film", "positive")
+    assert stored is True
+    assert store.put("great film", "positive") == (first, False)  # the same pair: the stored row's id
+    second, _ = store.put("great film", "negative")
+    third, _ = store.put("awful", "negative")
+    fourth, _ = store.put("meh", "neutral")
+    assert len({first, second, third, fourth}) == 4
+    assert store.delete() == 0
+    assert store.delete(ids=[third, 999]) == 1
+    assert store.delete(texts=["great film", "never stored"]) == 2  # every label of that text
+    assert [(r.id, r.text) for r in store.export()] == [(fourth, "meh")]
+    assert store.delete(ids=[fourth], texts=["meh"]) == 1
+    assert store.export() == []
+    store.close()
+
+
+def test_purge_older_than_deletes_only_rows_before_the_cutoff(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.db")
+    store.add("old one", "negative")
+    store.add("old two", "positive")
+    time.sleep(0.01)
+    cutoff = time.time()
+    time.sleep(0.01)
+    store.add("fresh", "neutral")
+    assert store.purge_older_than(cutoff) == 2
+    assert [r.text for r in store.export()] == ["fresh"]
+    assert store.purge_older_than(cutoff) == 0
+    store.close()
