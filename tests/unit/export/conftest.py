@@ -13,10 +13,10 @@ from sftops.testing import make_text_dataset
 LABELS = ("negative", "neutral", "positive")
 
 
-def prepared_from_frames(n_train: int = 60, n_test: int = 40, seed: int = 0) -> PreparedData:
+def prepared_from_frames(n_train: int = 60, n_test: int = 40, seed: int = 0, n_validation: int = 10) -> PreparedData:
     """PreparedData over synthetic texts (columns text, label, label_name), no files."""
     label_map = LabelMap(LABELS)
-    frame = make_text_dataset(n_train + n_test + 10, LABELS, seed=seed).rename(columns={"label": "label_name"})
+    frame = make_text_dataset(n_train + n_test + n_validation, LABELS, seed=seed).rename(columns={"label": "label_name"})
     frame["label"] = label_map.encode(frame["label_name"])
     train, test = frame.iloc[:n_train], frame.iloc[n_train : n_train + n_test]
     validation = frame.iloc[n_train + n_test :]

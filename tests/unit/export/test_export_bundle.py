@@ -24,7 +24,7 @@ FAST = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_sp
 @pytest.fixture(scope="module")
 def bundle(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ExportReport]:
     target = tmp_path_factory.mktemp("bundle") / "onnx"
-    return target, export_bundle(tiny_classifier_dir, prepared_from_frames(), FAST, max_length=48, target=target)
+    return target, export_bundle(tiny_classifier_dir, _data(), FAST, max_length=48, target=target)
 
 
 def test_manifest_loads_and_lists_every_variant(bundle) -> None:
@@ -69,28 +69,51 @@ def test_serving_tokenizer_needs_only_the_tokenizers_library(bundle) -> None:
     assert logits.shape == (2, 3) and embedding.shape == (2, 32)
 
 
-def test_drift_reference_describes_the_training_sample(bundle) -> None:
+def test_drift_reference_describes_the_validation_split(bundle) -> None:
     folder, report = bundle
     reference = DriftReference.load(folder)
     assert reference == report.drift
-    assert reference.n == 50 and sum(reference.label_counts) == 50 and sum(reference.true_label_counts) == 50
-    assert len(reference.confidences) == 50 and all(1 / 3 <= c <= 1 for c in reference.confidences)
-    assert len(reference.token_lengths) == 50 and max(reference.token_lengths) <= 48
+    assert reference.split == "validation"
+    # all 30 validation texts (fewer than drift_samples=50), none of the 60 training texts
+    assert reference.n == 30 and sum(reference.label_counts) == 30 and sum(reference.true_label_counts) == 30
+    assert len(reference.confidences) == 30 and all(1 / 3 <= c <= 1 for c in reference.confidences)
+    assert len(reference.token_lengths) == 30 and max(reference.token_lengths) <= 48
     assert len(set(reference.token_lengths)) > 1  # one length per text, not the padded batch length
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.no_padding()
+    data = _data()
+    lengths = lambda frame: sorted(len(e.ids) for e in tokenizer.encode_batch(frame["text"].tolist()))  # noqa: E731
+    assert sorted(reference.token_lengths) == lengths(data.validation)
+    assert reference.true_label_counts == np.bincount(data.validation["label"], minlength=3).tolist()
     assert reference.total_tokens == sum(reference.token_lengths)
-    assert reference.token_lengths[0] == len(tokenizer.encode(_drift_sample_texts()[0]).ids)
-    assert reference.unk_token_id == 100 and 0 <= reference.unknown_texts <= 50
+    assert reference.unk_token_id == 100 and 0 <= reference.unknown_texts <= 30
     assert set(reference.embeddings_files) == {"fp32", "optimized", "int8"}
     fp32 = reference.embeddings(folder, "fp32")
-    assert fp32.shape == (50, 32) and np.abs(reference.embeddings(folder, "int8") - fp32).max() < 0.5
+    assert fp32.shape == (30, 32) and np.abs(reference.embeddings(folder, "int8") - fp32).max() < 0.5
     profile = reference.profile(folder, "int8")
-    assert profile.embeddings.shape == (50, 32) and profile.unknown_trials == 50
+    assert profile.embeddings.shape == (30, 32) and profile.unknown_trials == 30
 
 
-def _drift_sample_texts() -> list[str]:
-    return prepared_from_frames().train.sample(n=50, random_state=0)["text"].tolist()
+def test_drift_reference_samples_at_most_drift_samples_validation_texts(tiny_classifier_dir: Path, tmp_path: Path) -> None:
+    data = prepared_from_frames(n_validation=25)
+    cfg = ExportConfig(variants=[], drift_samples=12, require_speedup=False)
+    report = export_bundle(tiny_classifier_dir, data, cfg, max_length=48, target=tmp_path / "onnx")
+    tokenizer = Tokenizer.from_file(str(tmp_path / "onnx" / "tokenizer.json"))
+    tokenizer.no_padding()
+    sample = data.validation.sample(n=12, random_state=0)
+    assert report.drift.n == 12 and report.drift.split == "validation"
+    assert report.drift.token_lengths == [len(e.ids) for e in tokenizer.encode_batch(sample["text"].tolist())]
+
+
+def test_an_empty_validation_split_is_an_export_error(tiny_classifier_dir: Path, tmp_path: Path) -> None:
+    data = prepared_from_frames(n_validation=0)
+    with pytest.raises(ExportError, match="validation split is empty"):
+        export_bundle(tiny_classifier_dir, data, ExportConfig(variants=[]), max_length=48, target=tmp_path / "onnx")
+    assert not (tmp_path / "onnx").exists()
+
+
+def _data():
+    return prepared_from_frames(n_validation=30)
 
 
 def test_parity_failure_raises_and_leaves_the_old_bundle(tiny_classifier_dir: Path, tmp_path: Path) -> None:
