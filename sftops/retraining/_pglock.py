@@ -3,6 +3,12 @@
 The lock lives as long as one dedicated connection: PostgreSQL drops it when that session
 ends, also when the holding process dies (even by kill -9), so a crashed retrain never leaves
 a stale lock. The connection's application_name says who holds it (shown by `holder`).
+
+The other way round, the holder must notice when its session ends under it (the server
+restarted, an admin terminated the backend, the network dropped): then another retrain may
+take the lock. TCP keepalives make a dead peer surface as an error, and a watchdog thread asks
+pg_locks every `check_every_s` whether our session still holds the lock; `lost` then says why,
+and the retrain stops its pipeline.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,14 +39,22 @@ _HELD = sa.text(
 )
 
 
+_MINE = sa.text(
+    "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' AND granted "
+    "AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = :key"
+)
+# libpq TCP keepalives: a peer that vanished without closing the connection fails within about 20 s
+_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3}
+
+
 class LockDatabaseError(SftopsError):
     """The database holding the retrain lock cannot be reached."""
 
 
-def _engine(url: str, application_name: str = "sftops") -> sa.Engine:
+def _engine(url: str, application_name: str = "sftops", connect_timeout: int = 10) -> sa.Engine:
     return sa.create_engine(
         storage_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT",
-        connect_args={"application_name": application_name[:63], "connect_timeout": 10},
+        connect_args={"application_name": application_name[:63], "connect_timeout": connect_timeout, **_KEEPALIVES},
     )
 
 
@@ -51,16 +66,26 @@ def _unreachable(url: str, exc: SQLAlchemyError) -> LockDatabaseError:
 
 
 class PgAdvisoryLock:
-    """`pg_try_advisory_lock` on a connection of its own, kept open until `release`."""
+    """`pg_try_advisory_lock` on a connection of its own, kept open (and watched) until `release`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, check_every_s: float = 5.0) -> None:
         self.url = url
+        self.check_every_s = check_every_s
         self._engine: sa.Engine | None = None
         self._conn: sa.Connection | None = None
+        self._use = threading.Lock()  # the watchdog and release share the one connection
+        self._stop = threading.Event()
+        self._watchdog: threading.Thread | None = None
+        self._lost: str | None = None
 
     @property
     def held(self) -> bool:
         return self._conn is not None
+
+    @property
+    def lost(self) -> str | None:
+        """Why the lock was lost while held (the session ended); None while it holds."""
+        return self._lost
 
     def try_acquire(self) -> bool:
         """True if we now hold the lock; False if another session holds it."""
@@ -75,20 +100,48 @@ class PgAdvisoryLock:
             conn.close()
             engine.dispose()
             return False
-        self._engine, self._conn = engine, conn
+        self._engine, self._conn, self._lost = engine, conn, None
+        self._stop.clear()
+        self._watchdog = threading.Thread(target=self._watch, name="retrain-lock-watchdog", daemon=True)
+        self._watchdog.start()
         return True
 
-    def release(self) -> None:
-        if self._conn is None or self._engine is None:
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_every_s):
+            with self._use:
+                if self._conn is None:
+                    return
+                try:
+                    if self._conn.execute(_MINE, {"key": LOCK_KEY}).scalar_one():
+                        continue
+                    reason = "our session no longer holds the advisory lock"
+                except SQLAlchemyError as exc:
+                    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+                    reason = f"the session holding it ended ({type(exc).__name__}: {first})"
+            self._lost = f"lost the retrain lock in {redact(self.url)}: {reason}"
+            log.error("%s", self._lost)
             return
-        try:
-            self._conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-        except SQLAlchemyError as exc:  # the session is gone, and with it the lock
-            log.warning("retrain lock: unlock failed (%s); closing the session releases it", exc)
-        finally:
-            self._conn.close()
-            self._engine.dispose()
-            self._conn = self._engine = None
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._watchdog is not None and self._watchdog is not threading.current_thread():
+            self._watchdog.join(timeout=30)
+        self._watchdog = None
+        with self._use:
+            if self._conn is None or self._engine is None:
+                return
+            try:
+                if self._lost is None:
+                    self._conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            except SQLAlchemyError as exc:  # the session is gone, and with it the lock
+                log.warning("retrain lock: unlock failed (%s); closing the session releases it", exc)
+            finally:
+                try:
+                    self._conn.close()
+                except SQLAlchemyError:
+                    pass
+                self._engine.dispose()
+                self._conn = self._engine = None
 
 
 def _held_by(url: str) -> sa.Row | None:
