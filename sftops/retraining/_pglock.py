@@ -66,10 +66,15 @@ def _unreachable(url: str, exc: SQLAlchemyError) -> LockDatabaseError:
 
 
 class PgAdvisoryLock:
-    """`pg_try_advisory_lock` on a connection of its own, kept open (and watched) until `release`."""
+    """`pg_try_advisory_lock` on a connection of its own, kept open (and watched) until `release`.
 
-    def __init__(self, url: str, check_every_s: float = 5.0) -> None:
+    `key` and `label` (the holder's application_name prefix) let another sftops lock (the registry's) reuse this.
+    """
+
+    def __init__(self, url: str, check_every_s: float = 5.0, key: int = LOCK_KEY, label: str = "sftops-retrain") -> None:
         self.url = url
+        self.key = key
+        self.label = label
         self.check_every_s = check_every_s
         self._engine: sa.Engine | None = None
         self._conn: sa.Connection | None = None
@@ -89,10 +94,10 @@ class PgAdvisoryLock:
 
     def try_acquire(self) -> bool:
         """True if we now hold the lock; False if another session holds it."""
-        engine = _engine(self.url, f"sftops-retrain pid {os.getpid()} on {socket.gethostname()}")
+        engine = _engine(self.url, f"{self.label} pid {os.getpid()} on {socket.gethostname()}")
         try:
             conn = engine.connect()
-            got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar_one())
+            got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar_one())
         except SQLAlchemyError as exc:
             engine.dispose()
             raise _unreachable(self.url, exc) from None
@@ -112,7 +117,7 @@ class PgAdvisoryLock:
                 if self._conn is None:
                     return
                 try:
-                    if self._conn.execute(_MINE, {"key": LOCK_KEY}).scalar_one():
+                    if self._conn.execute(_MINE, {"key": self.key}).scalar_one():
                         continue
                     reason = "our session no longer holds the advisory lock"
                 except SQLAlchemyError as exc:
@@ -132,7 +137,7 @@ class PgAdvisoryLock:
                 return
             try:
                 if self._lost is None:
-                    self._conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                    self._conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             except SQLAlchemyError as exc:  # the session is gone, and with it the lock
                 log.warning("retrain lock: unlock failed (%s); closing the session releases it", exc)
             finally:
