@@ -1,9 +1,17 @@
-"""Database locations in params: a file path (SQLite) or a URL (PostgreSQL), and the URL SQLAlchemy should get."""
+"""Database locations in params: a file path (SQLite) or a URL (PostgreSQL), the URL SQLAlchemy should get,
+and the same URL with its password hidden, for anything a person or a log may read."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+HIDDEN = "***"
+# scheme://user:password@ inside any text; the password ends at the last "@" before the host
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):(?P<password>[^\s/]*)@(?=[^\s@/]*(?:[/?#\s]|$))")
+_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 
 def storage_url(url: str) -> str:
@@ -27,11 +35,28 @@ def resolve(location: str | Path, base: str | Path) -> str | Path:
     return str(location) if is_url(location) else Path(base) / location
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    from sqlalchemy.engine import make_url
+def _hide(match: re.Match[str]) -> str:
+    password = match.group("password")
+    kept = password if _ENV_REF.fullmatch(password) else HIDDEN  # `${VAR}` names a secret, it is not one
+    return f"{match.group('head')}:{kept}@"
 
+
+def scrub(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@host` in it replaced by ***.
+
+    For text we did not write ourselves (a driver's or MLflow's error message, a log line)."""
+    return _USERINFO.sub(_hide, text) if "://" in text else text
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs; a `${VAR}` reference is shown as written."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable as a URL: keep only what follows any credentials
-        return url.split("@")[-1]
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not parseable as a URL (e.g. an unclosed IPv6 bracket): hide what looks like credentials
+        return scrub(url)
+    if password is None or _ENV_REF.fullmatch(password):
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{HIDDEN}@{host}"))

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 
 from ._base import Section
+from ._secrets import EnvStr, expand_env
 
 DetectorName = Literal["labels", "confidence", "length", "unknown", "embedding"]
 ALL_DETECTORS: tuple[DetectorName, ...] = ("labels", "confidence", "length", "unknown", "embedding")
@@ -30,14 +31,19 @@ class RetrainConfig(Section):
         "data/feedback/feedback.csv", description="Where the merged feedback is written (listed in data.extra_sources)."
     )
     state_dir: str = Field("retrain", description="Lock file, retrain state and the last drift status live here.")
-    lock_url: str | None = Field(
+    lock_url: EnvStr | None = Field(
         None, pattern=r"^postgresql(\+\w+)?://",
-        description="postgresql:// URL whose advisory lock allows one retrain across machines; null = the lock file in state_dir.",
+        description="postgresql:// URL whose advisory lock allows one retrain across machines; null = the lock file in state_dir; "
+        "${VAR} takes a value (e.g. the password) from the environment.",
     )
     command: list[str] = Field(
         default_factory=lambda: ["dvc", "repro"], min_length=1, description="The pipeline a retrain runs."
     )
     timeout_s: PositiveFloat = Field(6 * 3600, description="A retrain running longer than this is stopped and failed.")
+
+    def expanded_lock_url(self) -> str | None:
+        """`lock_url` with its `${VAR}` references filled in: only for connecting, never for logs or messages."""
+        return None if self.lock_url is None else expand_env(self.lock_url, "drift.retrain.lock_url")
 
 
 class DriftConfig(Section):

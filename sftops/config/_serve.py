@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from ._base import Section
+from ._secrets import EnvStr, expand_env
 
 
 def _cores() -> int:
@@ -45,7 +46,7 @@ class ServeConfig(Section):
     poll_interval_s: PositiveFloat = Field(30.0, description="How often the registry alias is checked for a new version.")
     registry_timeout_s: PositiveFloat = Field(10.0, description="Seconds one registry call may take.")
     cache_dir: str | None = Field(None, description="Local model cache; null = ~/.cache/sftops/serving")
-    feedback_db: str = Field("feedback/feedback.db", description="Where POST /v1/feedback stores labels: a SQLite file, or a postgresql:// URL shared by replicas.")
+    feedback_db: EnvStr = Field("feedback/feedback.db", description="Where POST /v1/feedback stores labels: a SQLite file, or a postgresql:// URL shared by replicas; ${VAR} takes a value (e.g. the password) from the environment.")
     feedback_retention_days: PositiveFloat | None = Field(
         None, description="Feedback older than this many days is deleted from the store and left out of retraining; null = kept"
     )
@@ -53,6 +54,10 @@ class ServeConfig(Section):
         None, description="Bearer token for /v1/admin/*; prefer env SFTOPS_SERVE_ADMIN_TOKEN; null = admin disabled"
     )
     drain_timeout_s: PositiveFloat = Field(30.0, description="On shutdown, wait this long for queued requests.")
+
+    def expanded_feedback_db(self) -> str:
+        """`feedback_db` with its `${VAR}` references filled in: only for connecting, never for logs or messages."""
+        return expand_env(self.feedback_db, "serve.feedback_db")
 
     def worker_count(self) -> int:
         """Batch workers to start: `workers`, or 2 where there are at least two cores.

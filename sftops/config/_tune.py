@@ -8,6 +8,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, TypeAdapter, ValidationE
 
 from ._base import Section
 from ._model import LoraConfig, ModelConfig
+from ._secrets import EnvStr, expand_env
 from ._train import TrainConfig
 
 # search-space keys name a field of these sections by its dotted path in params.yaml
@@ -62,8 +63,9 @@ class TuneConfig(Section):
     """An Optuna study over `train`/`model` keys, each trial a nested MLflow run."""
 
     study_name: str = "sftops"
-    storage: str = Field(
-        "sqlite:///optuna.db", description="Optuna RDB storage URL: sqlite:///file.db or postgresql://..."
+    storage: EnvStr = Field(
+        "sqlite:///optuna.db", description="Optuna RDB storage URL: sqlite:///file.db or postgresql://...; "
+        "${VAR} takes a value (e.g. the password) from the environment when connecting"
     )
     n_trials: PositiveInt | None = 4
     timeout: PositiveFloat | None = Field(None, description="Seconds; the study stops after this.")
@@ -101,6 +103,10 @@ class TuneConfig(Section):
         if self.n_trials is None and self.timeout is None:
             raise ValueError("set n_trials or timeout (or both), otherwise the study never ends")
         return self
+
+    def expanded_storage(self) -> str:
+        """`storage` with its `${VAR}` references filled in: only for connecting, never for logs or messages."""
+        return expand_env(self.storage, "tune.storage")
 
 
 def tunable_keys() -> list[str]:
