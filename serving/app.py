@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -63,10 +64,31 @@ async def _load_in_background(store: ModelStore) -> None:
         log.error("could not load %s: %s", store.ref, exc)
 
 
+PURGE_EVERY_S = 3600.0
+
+
+async def _purge_expired_feedback(state: ServingState) -> None:
+    """At start and every PURGE_EVERY_S, delete feedback older than serve.feedback_retention_days (off the request path)."""
+    days = state.settings.feedback_retention_days
+    if days is None:
+        return
+    while True:
+        try:
+            n = await asyncio.to_thread(state.feedback.purge_older_than, time.time() - days * 86400)
+            state.metrics.feedback_purged.inc(n)
+            if n:
+                log.info("deleted %d feedback rows older than %g days (serve.feedback_retention_days)", n, days)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the store may be briefly unreachable; the next round retries
+            log.warning("feedback retention purge failed: %s", exc)
+        await asyncio.sleep(PURGE_EVERY_S)
+
+
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ServingState = app.state.serving
-    tasks = []
+    tasks = [asyncio.create_task(_purge_expired_feedback(state))]
     if not state.store.ready:
         tasks.append(asyncio.create_task(_load_in_background(state.store)))
     state.batcher.start()

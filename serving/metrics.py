@@ -34,6 +34,14 @@ class ServingMetrics:
             registry=self.registry,
         )
         self.swaps = Counter("sftops_model_swaps_total", "Model versions swapped in", registry=self.registry)
+        self.load_failures = Counter(
+            "sftops_model_load_failures_total", "New versions that could not be loaded or warmed up (the old one kept serving)",
+            registry=self.registry,
+        )
+        self.feedback_purged = Counter(
+            "sftops_feedback_purged_total", "Feedback rows deleted for being older than serve.feedback_retention_days",
+            registry=self.registry,
+        )
         self.predictions = Counter(
             "sftops_predictions_total", "Texts classified, by predicted label", ["label"], registry=self.registry
         )

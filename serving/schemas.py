@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from sftops.textcheck import control_characters
 
 NonBlank = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=r"\S")]
+
+
+def _no_control_characters(text: str) -> str:
+    found = control_characters(text)
+    if found:
+        raise ValueError(f"contains control characters {', '.join(found[:5])}; only tab, newline and CR are allowed")
+    return text
+
+
+CleanText = Annotated[NonBlank, AfterValidator(_no_control_characters)]
 
 
 class PredictRequest(BaseModel):
@@ -74,12 +86,30 @@ class ReadyResponse(BaseModel):
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "I love it", "label": "positive"}]})
 
-    text: NonBlank
+    text: CleanText = Field(description="no control characters other than tab, newline and CR")
     label: NonBlank
 
 
 class FeedbackResponse(BaseModel):
+    id: int = Field(description="the stored row (the existing one when already stored); an admin deletes it by this id")
     stored: bool = Field(description="false when the same text with the same label was already stored")
+
+
+class FeedbackDeleteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"ids": [12], "texts": ["I love it"]}]})
+
+    ids: list[int] = Field(default_factory=list, description="rows to delete, as POST /v1/feedback returned them")
+    texts: list[str] = Field(default_factory=list, description="delete every row with one of these texts (any label)")
+
+    @model_validator(mode="after")
+    def _something(self) -> "FeedbackDeleteRequest":
+        if not self.ids and not self.texts:
+            raise ValueError('send "ids" and/or "texts" (non-empty lists) naming the feedback to delete')
+        return self
+
+
+class FeedbackDeleteResponse(BaseModel):
+    deleted: int = Field(description="rows deleted")
 
 
 class ReloadResponse(BaseModel):

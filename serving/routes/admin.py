@@ -1,31 +1,23 @@
-"""Admin endpoints (reload, drift check, retrain), behind a bearer token from the settings."""
+"""Admin endpoints (reload, drift check, retrain, feedback deletion), behind the admin bearer token."""
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from sftops.exceptions import RegistryError, ServingError
 
-from ..schemas import DriftResponse, ErrorResponse, ReloadResponse, RetrainRequest, RetrainStarted
+from ..auth import require_admin
+from ..schemas import (
+    DriftResponse,
+    ErrorResponse,
+    FeedbackDeleteRequest,
+    FeedbackDeleteResponse,
+    ReloadResponse,
+    RetrainRequest,
+    RetrainStarted,
+)
 from ..state import StateDep
-
-_bearer = HTTPBearer(auto_error=False)
-
-
-async def require_admin(
-    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """403 when admin is disabled (no token configured), 401 when the token is missing or wrong."""
-    token = state.settings.admin_token
-    if not token:
-        raise HTTPException(403, "admin endpoints are disabled: set SFTOPS_SERVE_ADMIN_TOKEN (or serve.admin_token)")
-    if credentials is None or not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
-        raise HTTPException(401, "send the admin token as `Authorization: Bearer <token>`", headers={"WWW-Authenticate": "Bearer"})
 
 
 _ERRORS = {
@@ -63,3 +55,10 @@ async def start_retrain(state: StateDep, body: RetrainRequest | None = None) -> 
     except ServingError as exc:
         raise HTTPException(409, str(exc)) from None
     return RetrainStarted(pid=proc.pid, log_file=str(state.monitor.retrain_log))
+
+
+@router.post("/feedback/delete", response_model=FeedbackDeleteResponse)
+async def delete_feedback(body: FeedbackDeleteRequest, state: StateDep) -> FeedbackDeleteResponse:
+    """Delete feedback rows by id (as POST /v1/feedback answered) and/or by text; the next retrain leaves them out."""
+    deleted = await run_in_threadpool(state.feedback.delete, ids=body.ids, texts=body.texts)
+    return FeedbackDeleteResponse(deleted=deleted)

@@ -53,6 +53,14 @@ class ServeConfig(Section):
     admin_token: str | None = Field(
         None, description="Bearer token for /v1/admin/*; prefer env SFTOPS_SERVE_ADMIN_TOKEN; null = admin disabled"
     )
+    feedback_token: str | None = Field(
+        None, description="Bearer token for POST /v1/feedback (the admin token works too); prefer env "
+        "SFTOPS_SERVE_FEEDBACK_TOKEN; null and no admin token = feedback disabled"
+    )
+    load_retry_max_s: PositiveFloat = Field(
+        900.0, description="A version that failed to load or warm up is retried after poll_interval_s, doubling "
+        "up to this many seconds; a newer version is tried at once."
+    )
     drain_timeout_s: PositiveFloat = Field(30.0, description="On shutdown, wait this long for queued requests.")
 
     def expanded_feedback_db(self) -> str:

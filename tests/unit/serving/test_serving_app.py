@@ -128,20 +128,129 @@ def test_too_long_text_is_truncated_by_default(registry, tmp_path: Path) -> None
     run_app(tmp_path, registry.uri, scenario)
 
 
+FEEDBACK_TOKEN = "fb-token"
+FEEDBACK_AUTH = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+
+
 def test_feedback_is_validated_and_stored_once(registry, tmp_path: Path) -> None:
     async def scenario(client: httpx.AsyncClient) -> None:
-        ok = await client.post("/v1/feedback", json={"text": "love it", "label": "positive"})
-        again = await client.post("/v1/feedback", json={"text": "love it", "label": "positive"})
-        assert (ok.status_code, ok.json(), again.json()) == (200, {"stored": True}, {"stored": False})
-        bad = await client.post("/v1/feedback", json={"text": "love it", "label": "happy"})
+        ok = await client.post("/v1/feedback", json={"text": "love it", "label": "positive"}, headers=FEEDBACK_AUTH)
+        again = await client.post("/v1/feedback", json={"text": "love it", "label": "positive"}, headers=FEEDBACK_AUTH)
+        assert (ok.status_code, ok.json()["stored"], again.json()["stored"]) == (200, True, False)
+        assert again.json()["id"] == ok.json()["id"]  # the row already stored
+        bad = await client.post("/v1/feedback", json={"text": "love it", "label": "happy"}, headers=FEEDBACK_AUTH)
         assert bad.status_code == 422 and "'happy' is not one of the model's labels" in bad.json()["detail"]
-        assert (await client.post("/v1/feedback", json={"text": "", "label": "positive"})).status_code == 422
+        empty = await client.post("/v1/feedback", json={"text": "", "label": "positive"}, headers=FEEDBACK_AUTH)
+        assert empty.status_code == 422
 
-    run_app(tmp_path, registry.uri, scenario)
+    run_app(tmp_path, registry.uri, scenario, feedback_token=FEEDBACK_TOKEN)
     from sftops.feedback import FeedbackStore
 
     rows = FeedbackStore(tmp_path / "fb.db").export()
     assert [(r.text, r.label, r.model_version) for r in rows] == [("love it", "positive", "1")]
+
+
+def test_feedback_needs_the_feedback_or_the_admin_token(registry, tmp_path: Path) -> None:
+    body = {"text": "love it", "label": "positive"}
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        missing = await client.post("/v1/feedback", json=body)
+        assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+        assert "feedback token" in missing.json()["detail"]
+        assert (await client.post("/v1/feedback", json=body, headers={"Authorization": "Bearer nope"})).status_code == 401
+        assert (await client.post("/v1/feedback", json=body, headers=FEEDBACK_AUTH)).status_code == 200
+        admin = {"Authorization": f"Bearer {TOKEN}"}
+        assert (await client.post("/v1/feedback", json={**body, "label": "neutral"}, headers=admin)).status_code == 200
+        # the feedback token opens feedback only, not the admin endpoints
+        assert (await client.post("/v1/admin/reload", headers=FEEDBACK_AUTH)).status_code == 401
+
+    run_app(tmp_path, registry.uri, scenario, feedback_token=FEEDBACK_TOKEN)
+    from sftops.feedback import FeedbackStore
+
+    assert [r.label for r in FeedbackStore(tmp_path / "fb.db").export()] == ["positive", "neutral"]
+
+
+def test_feedback_is_disabled_without_any_token(registry, tmp_path: Path) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        resp = await client.post("/v1/feedback", json={"text": "a", "label": "positive"}, headers=FEEDBACK_AUTH)
+        assert resp.status_code == 403 and "SFTOPS_SERVE_FEEDBACK_TOKEN" in resp.json()["detail"]
+
+    run_app(tmp_path, registry.uri, scenario, admin_token=None)
+    from sftops.feedback import FeedbackStore
+
+    assert FeedbackStore(tmp_path / "fb.db").export() == []
+
+
+def test_the_feedback_token_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SFTOPS_SERVE_FEEDBACK_TOKEN", "from-env")
+    assert load_settings(ServeConfig(feedback_token="in-params")).feedback_token == "from-env"
+
+
+def test_feedback_with_control_characters_is_refused(registry, tmp_path: Path) -> None:
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for text, shown in [("nul\x00here", "\\x00"), ("esc \x1b[31m red", "\\x1b"), ("del\x7f", "\\x7f"),
+                            ("c1 \x85 next line", "\\x85"), ("bell\x07 and \x00", "\\x07, \\x00")]:
+            resp = await client.post("/v1/feedback", json={"text": text, "label": "positive"}, headers=FEEDBACK_AUTH)
+            assert resp.status_code == 422, text
+            assert f"text: contains control characters {shown}" in resp.json()["detail"], resp.text
+        fine = await client.post("/v1/feedback", json={"text": "tab\there\nnew line\r\n", "label": "positive"},
+                                 headers=FEEDBACK_AUTH)
+        assert fine.status_code == 200 and fine.json()["stored"] is True
+        # predictions never reach training data: they still take any text, as before
+        assert (await client.post("/v1/predict", json={"text": "nul\x00here"})).status_code == 200
+
+    run_app(tmp_path, registry.uri, scenario, feedback_token=FEEDBACK_TOKEN)
+    from sftops.feedback import FeedbackStore
+
+    assert [r.text for r in FeedbackStore(tmp_path / "fb.db").export()] == ["tab\there\nnew line\r\n"]
+
+
+def test_admin_deletes_feedback_by_id_or_text(registry, tmp_path: Path) -> None:
+    admin = {"Authorization": f"Bearer {TOKEN}"}
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        ids = {}
+        for text, label in [("keep me", "positive"), ("drop by id", "negative"), ("drop by text", "neutral"),
+                            ("drop by text", "positive")]:
+            resp = await client.post("/v1/feedback", json={"text": text, "label": label}, headers=FEEDBACK_AUTH)
+            ids[(text, label)] = resp.json()["id"]
+        body = {"ids": [ids[("drop by id", "negative")]], "texts": ["drop by text"]}
+        assert (await client.post("/v1/admin/feedback/delete", json=body, headers=FEEDBACK_AUTH)).status_code == 401
+        deleted = await client.post("/v1/admin/feedback/delete", json=body, headers=admin)
+        assert (deleted.status_code, deleted.json()) == (200, {"deleted": 3})
+        again = await client.post("/v1/admin/feedback/delete", json=body, headers=admin)
+        assert again.json() == {"deleted": 0}
+        empty = await client.post("/v1/admin/feedback/delete", json={}, headers=admin)
+        assert empty.status_code == 422 and 'send "ids" and/or "texts"' in empty.json()["detail"]
+
+    run_app(tmp_path, registry.uri, scenario, feedback_token=FEEDBACK_TOKEN)
+    from sftops.feedback import FeedbackStore
+
+    assert [r.text for r in FeedbackStore(tmp_path / "fb.db").export()] == ["keep me"]
+
+
+def test_expired_feedback_is_purged_at_start(registry, tmp_path: Path) -> None:
+    import time
+
+    from sftops.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "fb.db")
+    store.add("old opinion", "negative")
+    store.close()
+    time.sleep(0.3)
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        for _ in range(100):  # the purge runs in the background right after start
+            metrics = (await client.get("/metrics")).text
+            if "sftops_feedback_purged_total 1.0" in metrics:
+                break
+            await asyncio.sleep(0.02)
+        assert "sftops_feedback_purged_total 1.0" in metrics
+        resp = await client.post("/v1/feedback", json={"text": "new opinion", "label": "positive"}, headers=FEEDBACK_AUTH)
+        assert resp.status_code == 200
+
+    run_app(tmp_path, registry.uri, scenario, feedback_token=FEEDBACK_TOKEN, feedback_retention_days=0.2 / 86400)
+    assert [r.text for r in FeedbackStore(tmp_path / "fb.db").export()] == ["new opinion"]
 
 
 def test_admin_needs_the_token_and_reload_swaps_versions(registry, tmp_path: Path) -> None:
