@@ -29,6 +29,8 @@ from sftops.testing.servers import free_port, wait_http
 USELESS_LR = 1e-9  # the model does not move from its random init: any trained model beats it
 GOOD_LR = 1e-2
 
+FEEDBACK_TOKEN = "loop-feedback"  # POST /v1/feedback needs a token
+
 
 def _doc_paragraphs(n: int) -> list[str]:
     """Python documentation paragraphs: long and technical, nothing like the short synthetic reviews."""
@@ -123,7 +125,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, mlflow_server_url: str) ->
     _set_params(repo, train={"learning_rate": GOOD_LR})  # from now on a retrain trains for real
     url = f"http://127.0.0.1:{port}"
     log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(["sftops", "serve", "--params", "params.yaml"], cwd=repo, env=project_env(),
+    server = subprocess.Popen(["sftops", "serve", "--params", "params.yaml"], cwd=repo,
+                              env={**project_env(), "SFTOPS_SERVE_FEEDBACK_TOKEN": FEEDBACK_TOKEN},
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(f"{url}/ready", timeout=120, proc=server)
@@ -178,7 +181,9 @@ def test_drift_alarm_retrains_promotes_and_hot_swaps_without_a_failed_request(
         docs = _doc_paragraphs(200)
         with httpx.Client(base_url=url, timeout=30) as client:
             for text in docs:
-                assert client.post("/v1/feedback", json={"text": text, "label": "neutral"}).json() == {"stored": True}
+                resp = client.post("/v1/feedback", json={"text": text, "label": "neutral"},
+                                   headers={"Authorization": f"Bearer {FEEDBACK_TOKEN}"})
+                assert resp.json()["stored"] is True, resp.text
             for i in range(0, len(docs), 8):
                 assert client.post("/v1/predict", json={"texts": docs[i:i + 8]}).status_code == 200
         alarm = _wait("a drift alarm", lambda: (d := _drift(url))["alarm"] and d, timeout=60)
