@@ -149,7 +149,7 @@ def create_app(
     )
     app.state.serving = ServingState(
         settings=settings, store=store, batcher=batcher, metrics=metrics,
-        feedback=feedback_store or FeedbackStore(settings.feedback_db), monitor=monitor,
+        feedback=feedback_store or FeedbackStore(settings.expanded_feedback_db()), monitor=monitor,
     )
     routers = [module.router for module in (predict, model, feedback, drift, admin)]
     for router in routers:

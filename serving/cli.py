@@ -55,7 +55,7 @@ def serve(argv: Sequence[str]) -> None:
     log.info("model %s version %s ready (%s on %s)", ref, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
     if store.degraded:
         log.warning("DEGRADED: %s", store.degraded)
-    feedback = FeedbackStore(resolve(settings.feedback_db, project_dir))
+    feedback = FeedbackStore(resolve(settings.expanded_feedback_db(), project_dir))
     app = create_app(settings, store, feedback, drift_config=params.drift, project_dir=project_dir, params_file=params_file)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False, timeout_graceful_shutdown=int(settings.drain_timeout_s))
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from sftops.atomic import write_json
 from sftops.bundle import MANIFEST_FILE
+from sftops.dburl import scrub
 from sftops.exceptions import RegistryError, ServingError
 
 from .runtime import ClassifierRuntime, load_runtime
@@ -98,10 +99,11 @@ def _registry_call(what: str, func: Callable[[], object]) -> object:
         return func()
     except MlflowException as exc:
         if exc.error_code in _NOT_FOUND_CODES:
-            raise RegistryError(f"{what}: {exc.message}") from None
-        raise RegistryUnreachable(f"{what}: registry did not answer ({exc.message.splitlines()[0][:300]})") from None
+            raise RegistryError(f"{what}: {scrub(exc.message)}") from None
+        # MLflow's messages name the request URL, with any password in the tracking URI
+        raise RegistryUnreachable(f"{what}: registry did not answer ({scrub(exc.message.splitlines()[0])[:300]})") from None
     except Exception as exc:  # requests/urllib3 connection errors surface as several types
-        raise RegistryUnreachable(f"{what}: registry did not answer ({type(exc).__name__}: {str(exc)[:300]})") from None
+        raise RegistryUnreachable(f"{what}: registry did not answer ({type(exc).__name__}: {scrub(str(exc))[:300]})") from None
 
 
 def resolve_info(client: "object", ref: ModelRef) -> ModelInfo:

@@ -160,7 +160,7 @@ class ServingMonitor:
             window=monitor.window_size if monitor else 0,
             observed=monitor.observed_total if monitor else 0,
             report=DriftCheck.model_validate(last.to_dict()) if last else None,
-            retrain=RetrainStatus.model_validate(retrain_status(self.state_dir, self.cfg.retrain.lock_url)),
+            retrain=RetrainStatus.model_validate(retrain_status(self.state_dir, self.cfg.retrain.expanded_lock_url())),
         )
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
+from sftops.dburl import scrub
 from sftops.exceptions import RegistryError, ServingError
 
 from ..auth import require_admin
@@ -33,7 +34,7 @@ async def reload(state: StateDep) -> ReloadResponse:
     try:
         swapped = await run_in_threadpool(state.store.check)
     except (RegistryError, ServingError) as exc:
-        raise HTTPException(502, f"reload failed, still serving the previous version: {exc}") from None
+        raise HTTPException(502, f"reload failed, still serving the previous version: {scrub(str(exc))}") from None
     return ReloadResponse(swapped=swapped, version=state.store.current.info.version)
 
 

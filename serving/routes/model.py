@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from sftops.dburl import scrub
+
 from ..schemas import HealthResponse, ModelResponse, ReadyResponse
 from ..state import StateDep
 
@@ -26,12 +28,13 @@ async def model_info(state: StateDep) -> ModelResponse:
 async def health(state: StateDep) -> HealthResponse:
     """Liveness: always 200 while the process runs; says whether it serves a cached model."""
     store = state.store
+    last_error = scrub(store.last_error) if store.last_error else None  # errors may quote the tracking URI
     if not store.ready:
-        return HealthResponse(status="loading", detail=store.last_error, queue_depth=state.batcher.depth)
+        return HealthResponse(status="loading", detail=last_error, queue_depth=state.batcher.depth)
     info = store.current.info
     return HealthResponse(
         status="degraded" if store.degraded else "ok", model=info.name, version=info.version,
-        detail=store.degraded, registry_error=store.last_error, queue_depth=state.batcher.depth,
+        detail=scrub(store.degraded) if store.degraded else None, registry_error=last_error, queue_depth=state.batcher.depth,
     )
 
 
