@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Params
-from ..dburl import resolve
+from ..dburl import resolve, scrub
 from ..exceptions import ConfigError
 from ..paths import META_FILE, REGISTRATION_FILE
 from ._feedback import count_new_feedback, merge_feedback
@@ -61,7 +61,7 @@ def _labels(project_dir: Path) -> list[str] | None:
 
 def _triggers_now(params: Params, project_dir: Path, state: RetrainState, now: float) -> tuple[list[Trigger], int]:
     cfg = params.drift.retrain
-    new = count_new_feedback(resolve(params.serve.feedback_db, project_dir), state.feedback_cutoff)
+    new = count_new_feedback(resolve(params.serve.expanded_feedback_db(), project_dir), state.feedback_cutoff)
     fired = due_triggers(cfg, state, now=now, new_feedback=new, drift_status=load_drift_status(project_dir / cfg.state_dir))
     return fired, new
 
@@ -84,12 +84,12 @@ def retrain(
     if force:
         fired = [Trigger(reason or "manual", {"forced": True, **(context or {})}), *fired]
     if dry_run:
-        busy = " (a retrain is running now)" if is_locked(lock_target(state_dir, cfg.lock_url)) else ""
+        busy = " (a retrain is running now)" if is_locked(lock_target(state_dir, cfg.expanded_lock_url())) else ""
         names = ", ".join(t.reason for t in fired) or "none"
         return RetrainResult("dry_run", fired, f"triggers firing: {names}; new feedback: {new_feedback}{busy}")
     if not fired:
         return RetrainResult("skipped", [], f"no trigger fired (new feedback: {new_feedback}); use --force to retrain anyway")
-    with RetrainLock(lock_target(state_dir, cfg.lock_url)) as lock:
+    with RetrainLock(lock_target(state_dir, cfg.expanded_lock_url())) as lock:
         state = load_state(state_dir)
         if not force:  # another process may have retrained while we waited: decide again under the lock
             fired, new_feedback = _triggers_now(params, project_dir, state, time.time())
@@ -121,7 +121,7 @@ def _locked_retrain(
             "sftops.retrain.triggers": ",".join(t.reason for t in fired),
         })
     except BaseException as exc:  # e.g. tracking server down: say so in the state, not "running"
-        result.message = f"{type(exc).__name__}: {exc}"
+        result.message = scrub(f"{type(exc).__name__}: {exc}")
         _finish(state_dir, state, result, merged_cutoff=None)
         raise
     result.run_id = run.info.run_id
@@ -130,19 +130,19 @@ def _locked_retrain(
     try:
         mlflow.log_dict({"triggers": [{"reason": t.reason, **t.detail} for t in fired]}, "retrain/triggers.json")
         merged = merge_feedback(
-            resolve(params.serve.feedback_db, project_dir), project_dir / cfg.feedback_file, params.data,
+            resolve(params.serve.expanded_feedback_db(), project_dir), project_dir / cfg.feedback_file, params.data,
             _labels(project_dir), now=started,
         )
         mlflow.log_metrics({"feedback_rows": merged.rows, "feedback_unknown_label": merged.unknown_label})
         rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock.pass_fds, cfg.timeout_s)
         mlflow.log_artifact(str(state_dir / "retrain.log"), "retrain")
         if rc != 0:
-            result.message = f"{' '.join(cfg.command)} exited {rc}; the champion is unchanged. Last output:\n{tail}"
+            result.message = f"{' '.join(cfg.command)} exited {rc}; the champion is unchanged. Last output:\n{scrub(tail)}"
         else:
             _read_registration(project_dir, started, result)
             _link_version(params, result)
     except BaseException as exc:  # KeyboardInterrupt/SIGTERM too: record the failure, then re-raise
-        result.status, result.message = "failed", f"{type(exc).__name__}: {exc}"
+        result.status, result.message = "failed", scrub(f"{type(exc).__name__}: {exc}")
         _finish(state_dir, state, result, merged_cutoff=None)
         mlflow.set_tags({"sftops.retrain.outcome": "failed", "sftops.retrain.message": result.message[:5000]})
         mlflow.end_run("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
