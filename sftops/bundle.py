@@ -13,10 +13,13 @@ imports this without torch or transformers.
       tokenizer.json, tokenizer_config.json, ...
       label_map.json
       drift_reference.json     drift reference profile (see sftops/drift)
+      train_keys.txt           text keys (sftops.data.keys.text_key) of the training split, sorted, one a line:
+                               the gate counts today's test texts this model trained on
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +30,27 @@ from .records import load_record, save_record
 
 MANIFEST_FILE = "manifest.json"
 BUNDLE_ARTIFACT_PATH = "serving"  # run artifact path of the bundle on a registered version's run
+TRAIN_KEYS_FILE = "train_keys.txt"
+
+Device = Literal["cpu", "cuda"]
+RequestedDevice = Literal["auto", "cpu", "cuda"]
+
+
+def cuda_works() -> bool:
+    """True when this onnxruntime build has the CUDA provider and a GPU may be present."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return False
+    # onnxruntime-gpu lists CUDA even on GPU-less hosts; opening a session proves the provider really started
+    return Path("/dev/nvidiactl").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def serving_device(requested: RequestedDevice) -> Device:
+    """The device a server asked for `requested` (serve.device) tries first: CUDA when asked, or on auto when it works."""
+    if requested == "cpu":
+        return "cpu"
+    return "cuda" if requested == "cuda" or cuda_works() else "cpu"
 
 
 class VariantInfo(BaseModel):
@@ -57,6 +81,7 @@ class BundleManifest(BaseModel):
     tokenizer_file: str = "tokenizer.json"
     label_map_file: str = "label_map.json"
     drift_reference_file: str | None = "drift_reference.json"
+    train_keys_file: str | None = Field(None, description="text keys of the training split; None in older bundles")
     variants: dict[str, VariantInfo]
 
     def published(self, device: Literal["cpu", "cuda"]) -> list[str]:
@@ -64,6 +89,23 @@ class BundleManifest(BaseModel):
         preference = ["int8", "optimized", "fp32"] if device == "cpu" else ["fp16", "fp32"]
         usable = {name for name, v in self.variants.items() if v.published and v.device in ("any", device)}
         return [name for name in preference if name in usable]
+
+    def serving_variants(self, device: Device, forced: str | None = None) -> list[str]:
+        """The variants a server on `device` tries, in order: `forced` (serve.variant) alone, else `published(device)`.
+
+        The server loads the first that starts; the promotion gate scores the first, so it judges what will serve.
+        """
+        return [forced] if forced else self.published(device)
+
+    def train_keys(self, folder: str | Path) -> frozenset[str] | None:
+        """The text keys of the data this model trained on, or None when the bundle does not say (older exports)."""
+        if self.train_keys_file is None:
+            return None
+        path = Path(folder) / self.train_keys_file
+        try:
+            return frozenset(line for line in path.read_text(encoding="utf-8").splitlines() if line)
+        except FileNotFoundError:
+            return None
 
     def save(self, folder: str | Path) -> Path:
         return save_record(self, Path(folder) / MANIFEST_FILE)
