@@ -9,7 +9,6 @@ a GPU really works, CPU otherwise.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from sftops.bundle import BundleManifest
+from sftops.bundle import BundleManifest, serving_device
 from sftops.exceptions import ServingError
 
 log = logging.getLogger(__name__)
@@ -166,14 +165,6 @@ class ClassifierRuntime:
         self.predict(_WARMUP_TEXTS)
 
 
-def cuda_works() -> bool:
-    """True when this onnxruntime build has the CUDA provider and a GPU may be present."""
-    if _CUDA not in ort.get_available_providers():
-        return False
-    # onnxruntime-gpu lists CUDA even on GPU-less hosts; make_session then proves the provider really started
-    return Path("/dev/nvidiactl").exists() or bool(os.environ.get("CUDA_VISIBLE_DEVICES"))
-
-
 def make_session(path: str | Path, device: Device, intra_op_threads: int = 0) -> ort.InferenceSession:
     """An InferenceSession on `device`; a CUDA session that silently fell back to CPU is reported."""
     options = ort.SessionOptions()
@@ -200,7 +191,7 @@ def load_runtime(
     """Build the runtime of a serving bundle: the best published variant for the device (or `variant`)."""
     bundle_dir = Path(bundle_dir)
     manifest = BundleManifest.load(bundle_dir)
-    wanted: Device = "cpu" if device == "cpu" else "cuda" if device == "cuda" or cuda_works() else "cpu"
+    wanted: Device = serving_device(device)  # the same choice the promotion gate makes
     runtime = _try_device(bundle_dir, manifest, wanted, variant, intra_op_threads)
     if runtime is None and device == "auto" and wanted == "cuda":
         log.warning("CUDA is listed but did not start; serving on CPU")
@@ -214,7 +205,7 @@ def load_runtime(
 def _try_device(
     bundle_dir: Path, manifest: BundleManifest, device: Device, variant: str | None, threads: int
 ) -> ClassifierRuntime | None:
-    names = [variant] if variant else manifest.published(device)
+    names = manifest.serving_variants(device, variant)
     for name in names:
         info = manifest.variants.get(name)
         if info is None or not info.published:
