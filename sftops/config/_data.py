@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
@@ -28,7 +29,7 @@ class SplitFractions(Section):
 
 
 class SplitCaps(Section):
-    """Optional per-split maximum sizes (stratified subsample), for quick profiles."""
+    """Optional per-split maximum sizes (stratified, in a stable hashed order), for quick profiles."""
 
     train: PositiveInt | None = None
     validation: PositiveInt | None = None
@@ -58,9 +59,33 @@ class DataConfig(Section):
         description="More files (or glob patterns) with the same columns, appended to `source` before cleaning; "
         "a pattern matching nothing adds nothing (sftops retrain writes its feedback file here).",
     )
-    seed: int = 42
+    extra_sources_split: Literal["train", "hash"] = Field(
+        "train",
+        description="Where rows from extra_sources (e.g. labelled feedback) go: 'train' = the training split only; "
+        "'hash' = split by the same text hash as the source rows.",
+    )
+    feedback_conflict: Literal["prefer_source", "prefer_feedback", "drop_both"] = Field(
+        "prefer_source",
+        description="An extra-source row whose text is in the source with another label: keep the source label "
+        "(drop the extra row), relabel the source row in place, or drop both. Counted in meta.json either way.",
+    )
+    split_salt: str = Field(
+        "sftops",
+        min_length=1,
+        description="Salt of the text hash that puts each example in its split; changing it re-splits everything.",
+    )
     split: SplitFractions = SplitFractions()
     max_samples: SplitCaps = SplitCaps()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_seed(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "seed" in values:
+            raise ValueError(
+                "data.seed is gone: each example's split is now a hash of its text; remove data.seed "
+                "(set data.split_salt instead to re-split, which moves every row)"
+            )
+        return values
 
     @model_validator(mode="after")
     def _lengths(self) -> "DataConfig":

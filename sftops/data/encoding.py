@@ -31,11 +31,14 @@ class Decoded:
     fallback_lines: int
 
 
-def decode_bytes(raw: bytes, encoding: str | None = None, fallback: str = "cp1252", source: str = "file") -> Decoded:
+def decode_bytes(
+    raw: bytes, encoding: str | None = None, fallback: str = "cp1252", source: str = "file", *, allow_nul: bool = False
+) -> Decoded:
     """Decode `raw` with `encoding`, or as UTF-8 with a per-line `fallback` for lines that are not UTF-8.
 
     Mixed files (mostly UTF-8, some lines saved by a legacy editor) are common; a file that is
-    mostly not UTF-8 (UTF-16, binary) is refused so the user sets `data.encoding`.
+    mostly not UTF-8 (UTF-16, binary) is refused so the user sets `data.encoding`. `allow_nul`
+    keeps NUL bytes (untrusted extra sources: the rows holding them are dropped later, not the file).
     """
     if not raw.strip():
         raise DataError(f"{source}: the file is empty; point data.source at a file with a header and rows")
@@ -44,7 +47,7 @@ def decode_bytes(raw: bytes, encoding: str | None = None, fallback: str = "cp125
             return Decoded(raw.decode(encoding), 0)
         except (UnicodeDecodeError, LookupError) as exc:
             raise DataError(f"{source}: cannot decode as data.encoding={encoding!r} ({exc}); set the file's real encoding") from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (not allow_nul and b"\x00" in raw[:4096]):
         raise DataError(f"{source}: looks like UTF-16 or binary, not UTF-8 text; set data.encoding (e.g. utf-16) or convert the file")
     lines = raw.split(b"\n")
     out, fallback_lines = [], 0

@@ -11,8 +11,9 @@ from ..config import DataConfig
 from ..paths import PREPARED_DIR, SPLITS
 from .clean import clean
 from .labels import LabelMap
+from .prepared import TRAIN_KEYS_FILE, split_keys
 from .sources import load_source
-from .split import fingerprint, stratified_split
+from .split import fingerprint, held_out, stratified_split
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,22 @@ def prepare(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR) -> dict[str, An
         "source": raw.source,
         "text_column": cfg.text_column,
         "label_column": cfg.label_column,
-        "seed": cfg.seed,
+        "split_salt": cfg.split_salt,
         "label_map": label_map.to_json(),
         "rows_read": report.rows_read,
         "rows_kept": report.rows_kept,
         "lines_decoded_with_fallback": raw.fallback_lines,
         "texts_repaired": report.repaired,
         "dropped": report.dropped,
+        "extra_sources": {
+            "rows_read": report.extra_rows_read,
+            "rows_kept": report.extra_rows_kept,
+            "split": cfg.extra_sources_split,
+            "label_conflicts": report.feedback_conflicts,
+            "conflict_policy": cfg.feedback_conflict,
+            # source validation/test rows whose text is also an extra row: left out of every split
+            "source_rows_held_out": int(held_out(frame, cfg).sum()),
+        },
         "counts": {
             split: {"total": len(df), "per_label": {n: int((df["label"] == n).sum()) for n in label_map.names}}
             for split, df in splits.items()
@@ -48,7 +58,13 @@ def prepare(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR) -> dict[str, An
                 tmp / f"{split}.parquet", index=False
             )
         write_json(tmp / "meta.json", meta)
+        (tmp / TRAIN_KEYS_FILE).write_text("".join(f"{k}\n" for k in split_keys(splits["train"])), encoding="utf-8")
     dropped = ", ".join(f"{k}={v}" for k, v in report.dropped.items() if v) or "none"
+    if report.feedback_conflicts:
+        log.warning(
+            "%d extra-source rows contradict a source label (data.feedback_conflict=%s)",
+            report.feedback_conflicts, cfg.feedback_conflict,
+        )
     log.info(
         "prepared %s: read %d, kept %d (dropped: %s); train/validation/test = %s -> %s",
         raw.source, report.rows_read, report.rows_kept, dropped,

@@ -11,7 +11,12 @@ import pandas as pd
 
 from ..exceptions import DataError
 from ..paths import PREPARED_DIR, SPLITS, split_file
+from .keys import text_key
 from .labels import LabelMap
+
+# data/prepared/train_keys.txt: the training split's text keys (keys.text_key), sorted, one a line; what
+# the promotion gate compares a test split against to count test texts a model trained on
+TRAIN_KEYS_FILE = "train_keys.txt"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,15 @@ class PreparedData:
 
     def split(self, name: str) -> pd.DataFrame:
         return {"train": self.train, "validation": self.validation, "test": self.test}[name]
+
+    def keys(self, name: str) -> list[str]:
+        """The sorted distinct text keys of one split (what train_keys.txt holds for train)."""
+        return split_keys(self.split(name))
+
+
+def split_keys(frame: pd.DataFrame) -> list[str]:
+    """The sorted distinct `text_key`s of a split's texts."""
+    return sorted({text_key(t) for t in frame["text"]})
 
 
 def load_prepared(root: str | Path = PREPARED_DIR) -> PreparedData:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import glob
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,10 @@ from ..exceptions import DataError
 from .encoding import decode_bytes
 
 
+_EMPTY = pd.DataFrame({"text": pd.Series(dtype=str), "label": pd.Series(dtype=str),
+                       "mojibake": pd.Series(dtype=bool), "extra": pd.Series(dtype=bool)})
+
+
 @dataclass(frozen=True)
 class RawData:
     """Texts and labels as read, before cleaning."""
@@ -25,6 +31,7 @@ class RawData:
     frame: pd.DataFrame
     source: str
     fallback_lines: int  # lines decoded with the fallback encoding
+    unparsable: int = 0  # rows of an extra source that could not be parsed (skipped, not in `frame`)
 
 
 def _read_text_table(path: Path, suffix: str, cfg: DataConfig, fallback: str) -> tuple[pd.DataFrame, int]:
@@ -39,6 +46,39 @@ def _read_text_table(path: Path, suffix: str, cfg: DataConfig, fallback: str) ->
         kind = "CSV" if suffix == ".csv" else "JSON Lines"
         raise DataError(f"{path}: malformed {kind} ({str(exc).splitlines()[0]}); fix the file or convert it") from None
     return frame, decoded.fallback_lines
+
+
+def _read_text_table_leniently(path: Path, suffix: str, cfg: DataConfig, fallback: str) -> tuple[pd.DataFrame, int, int]:
+    """Like `_read_text_table`, for untrusted files: a row that does not parse is skipped and counted, not fatal.
+
+    Returns (frame, fallback lines, unparsable rows). NUL bytes are kept (their rows are dropped by cleaning).
+    """
+    raw = path.read_bytes()
+    if not raw.strip():
+        return pd.DataFrame(), 0, 0
+    decoded = decode_bytes(raw, cfg.encoding, fallback=fallback, source=str(path), allow_nul=True)
+    bad = 0
+    if suffix == ".csv":
+        rows = [r for r in csv.reader(io.StringIO(decoded.text, newline="")) if r]
+        header, records = (rows[0], rows[1:]) if rows else ([], [])
+        good = [r for r in records if len(r) == len(header)]
+        bad = len(records) - len(good)
+        frame = pd.DataFrame(good, columns=header, dtype=str)
+    else:
+        objects = []
+        for line in decoded.text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict):
+                objects.append(obj)
+            else:
+                bad += 1
+        frame = pd.DataFrame(objects)
+    return frame, decoded.fallback_lines, bad
 
 
 def _read_datasets_folder(path: Path) -> pd.DataFrame:
@@ -56,13 +96,14 @@ def _read_datasets_folder(path: Path) -> pd.DataFrame:
 def load_source(cfg: DataConfig) -> RawData:
     """Read `data.source`, then each of `data.extra_sources`, into one frame (see RawData)."""
     main = _load_one(cfg.source, cfg)
-    extras = [_load_one(str(path), cfg) for pattern in cfg.extra_sources for path in _expand(pattern)]
+    extras = [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in _expand(pattern)]
     if not extras:
         return main
     return RawData(
-        pd.concat([main.frame, *(e.frame.assign(extra=True) for e in extras)], ignore_index=True),
+        pd.concat([main.frame, *(e.frame for e in extras)], ignore_index=True),
         source=" + ".join([main.source, *(e.source for e in extras)]),
         fallback_lines=main.fallback_lines + sum(e.fallback_lines for e in extras),
+        unparsable=sum(e.unparsable for e in extras),
     )
 
 
@@ -73,8 +114,11 @@ def _expand(pattern: str) -> list[Path]:
     return [Path(pattern).expanduser()]
 
 
-def _load_one(source: str, cfg: DataConfig) -> RawData:
-    """Read one source into a frame with `text` and `label` string columns."""
+def _load_one(source: str, cfg: DataConfig, *, extra: bool = False) -> RawData:
+    """Read one source into a frame with `text` and `label` string columns.
+
+    An `extra` source is untrusted (e.g. merged feedback): rows that do not parse are skipped and counted.
+    """
     if source == BUILTIN_TWEETS:
         path, suffix, fallback, tweets = builtin_tweets_file(), ".csv", "mac_roman", True
     else:
@@ -82,9 +126,13 @@ def _load_one(source: str, cfg: DataConfig) -> RawData:
         suffix, fallback, tweets = path.suffix.lower(), "cp1252", False
         if not path.exists():
             raise DataError(f"data.source: {path} does not exist; give a CSV, JSON Lines, Parquet file or a datasets folder")
-    fallback_lines = 0
+    fallback_lines = unparsable = 0
     if path.is_dir():
         frame = _read_datasets_folder(path)
+    elif suffix in (".csv", ".jsonl", ".json") and extra:
+        frame, fallback_lines, unparsable = _read_text_table_leniently(
+            path, ".csv" if suffix == ".csv" else ".jsonl", cfg, fallback
+        )
     elif suffix in (".csv", ".jsonl", ".json"):
         frame, fallback_lines = _read_text_table(path, ".csv" if suffix == ".csv" else ".jsonl", cfg, fallback)
     elif suffix in (".parquet", ".pq"):
@@ -94,6 +142,8 @@ def _load_one(source: str, cfg: DataConfig) -> RawData:
             raise DataError(f"{path}: unreadable Parquet file ({exc})") from None
     else:
         raise DataError(f"data.source: {path} has unsupported type {suffix!r}; use .csv, .jsonl, .parquet or a datasets folder")
+    if extra and frame.empty:  # nothing (or nothing parsable) to add: an untrusted file never fails the stage
+        return RawData(_EMPTY.copy(), source=str(source), fallback_lines=fallback_lines, unparsable=unparsable)
     if frame.empty:
         raise DataError(f"{path}: the dataset has no rows")
     missing = [c for c in (cfg.text_column, cfg.label_column) if c not in frame.columns]
@@ -107,5 +157,5 @@ def _load_one(source: str, cfg: DataConfig) -> RawData:
         "label": frame[cfg.label_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()),
     })
     out["mojibake"] = tweets
-    out["extra"] = False
-    return RawData(out, source=str(source), fallback_lines=fallback_lines)
+    out["extra"] = extra
+    return RawData(out, source=str(source), fallback_lines=fallback_lines, unparsable=unparsable)

@@ -1,4 +1,11 @@
-"""A seeded stratified train/validation/test split with optional per-split caps, and its fingerprint."""
+"""A stable split: each example's split is a salted hash of its text, so new data only adds rows.
+
+Adding rows (more source data, merged feedback) never moves an existing row to another
+split: a row's split depends on nothing but its normalised text and `data.split_salt`.
+The per-split caps take rows in a second hashed order, so a capped-out row is simply
+unused, never moved. Rows from extra sources go to the training split unless
+`data.extra_sources_split` is `hash`.
+"""
 
 from __future__ import annotations
 
@@ -10,65 +17,109 @@ import pandas as pd
 from ..config import DataConfig
 from ..exceptions import DataError
 from ..paths import SPLITS
+from .keys import split_bucket
+
+_CAP_ORDER = "/cap-order"  # appended to the salt: the order in which caps take rows, independent of the split
 
 
 def _allocate(total: int, weights: dict[str, float], minimum: int = 1) -> dict[str, int]:
     """Split `total` items by `weights` (largest remainder), giving each part at least `minimum`."""
     raw = {k: total * w for k, w in weights.items()}
     sizes = {k: max(minimum, int(v)) for k, v in raw.items()}
-    order = sorted(raw, key=lambda k: raw[k] - int(raw[k]), reverse=True)
+    order = sorted(raw, key=lambda k: (-(raw[k] - int(raw[k])), k))
     i = 0
     while sum(sizes.values()) < total:
         sizes[order[i % len(order)]] += 1
         i += 1
     while sum(sizes.values()) > total:
-        biggest = max(sizes, key=sizes.get)
+        biggest = max(sorted(sizes), key=sizes.get)
         sizes[biggest] -= 1
     return sizes
 
 
+def _bounds(cfg: DataConfig) -> dict[str, tuple[float, float]]:
+    """Each split's interval of split buckets: train [0, t), validation [t, t+v), test [t+v, 1)."""
+    t, v = cfg.split.train, cfg.split.validation
+    return {"train": (0.0, t), "validation": (t, t + v), "test": (t + v, 1.0)}
+
+
+def hashed_split_of(bucket: float, cfg: DataConfig) -> str:
+    """The split whose interval holds `bucket`."""
+    for split, (_, hi) in _bounds(cfg).items():
+        if bucket < hi:
+            return split
+    return SPLITS[-1]
+
+
+def _fill_empty_splits(buckets: np.ndarray, assigned: np.ndarray, cfg: DataConfig) -> None:
+    """Give every split at least one row of a small label, in place: a split that hashing left empty takes
+    the row whose bucket is nearest its interval, from a split that keeps at least one (deterministic)."""
+    bounds = _bounds(cfg)
+    for split in SPLITS:
+        if (assigned == split).any():
+            continue
+        lo, hi = bounds[split]
+        counts = {s: int((assigned == s).sum()) for s in SPLITS}
+        donors = np.array([counts[s] > 1 for s in assigned])
+        distance = np.where(buckets < lo, lo - buckets, buckets - hi)
+        pick = int(np.argmin(np.where(donors, distance, np.inf)))
+        assigned[pick] = split
+
+
+def _cap(rows: pd.DataFrame, cap: int) -> pd.DataFrame:
+    """Keep `cap` rows with the label proportions of `rows`, each label's first rows in cap order."""
+    counts = rows["label"].value_counts()
+    if cap < len(counts):
+        raise DataError(f"a split cap of {cap} is smaller than the number of labels ({len(counts)}); raise data.max_samples")
+    sizes = _allocate(cap, {str(k): v / len(rows) for k, v in counts.items()})
+    return pd.concat([rows[rows["label"] == label].nsmallest(sizes[str(label)], "order") for label in sorted(counts.index)])
+
+
+def held_out(frame: pd.DataFrame, cfg: DataConfig) -> pd.Series:
+    """Source rows left out of every split: their text is also an extra row (clean() marks them `also_extra`)
+    and hashes to validation or test, while extra rows go to train; a model may have trained on the text as an
+    extra row before the source had it, so it must not be a test row (and the extra copy must not train)."""
+    if cfg.extra_sources_split == "hash" or "also_extra" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame["also_extra"] & frame["text"].map(lambda t: split_bucket(t, cfg.split_salt) >= cfg.split.train)
+
+
 def stratified_split(frame: pd.DataFrame, cfg: DataConfig) -> dict[str, pd.DataFrame]:
-    """Split each label's rows by the configured fractions (shuffled with `data.seed`), then cap the main source's rows."""
-    fractions = {"train": cfg.split.train, "validation": cfg.split.validation, "test": cfg.split.test}
-    counts = frame["label"].value_counts()
+    """Assign each row its hashed split (every split gets each label), cap the source rows, keep every extra row."""
+    frame = frame[~held_out(frame, cfg)]
+    extra = frame["extra"] if "extra" in frame else pd.Series(False, index=frame.index)
+    frame = frame.assign(
+        extra=extra,
+        bucket=[split_bucket(t, cfg.split_salt) for t in frame["text"]],
+        order=[split_bucket(t, cfg.split_salt + _CAP_ORDER) for t in frame["text"]],
+    )
+    hashed = frame if cfg.extra_sources_split == "hash" else frame[~frame["extra"]]
+    counts = hashed["label"].value_counts()
     too_small = {str(label): int(n) for label, n in counts.items() if n < len(SPLITS)}
     if too_small:
         raise DataError(
             f"labels {too_small} have fewer than {len(SPLITS)} examples after cleaning, but every split needs "
             f"at least one of each label; add examples or remove those labels"
         )
-    rng = np.random.default_rng(cfg.seed)
-    parts: dict[str, list[pd.DataFrame]] = {s: [] for s in SPLITS}
+    assigned = pd.Series("train", index=frame.index, dtype=object)
     for label in sorted(counts.index):
-        rows = frame[frame["label"] == label]
-        rows = rows.iloc[rng.permutation(len(rows))]
-        sizes = _allocate(len(rows), fractions)
-        start = 0
-        for split in SPLITS:
-            parts[split].append(rows.iloc[start : start + sizes[split]])
-            start += sizes[split]
+        rows = hashed[hashed["label"] == label]
+        buckets = rows["bucket"].to_numpy()
+        splits = np.array([hashed_split_of(b, cfg) for b in buckets], dtype=object)
+        _fill_empty_splits(buckets, splits, cfg)
+        assigned[rows.index] = splits
     caps = {"train": cfg.max_samples.train, "validation": cfg.max_samples.validation, "test": cfg.max_samples.test}
     out = {}
     for split in SPLITS:
-        data = pd.concat(parts[split])
+        data = frame[assigned == split]
         cap = caps[split]
-        # caps subsample the main source only: rows from extra sources (e.g. labelled
-        # feedback merged by `sftops retrain`) are few and valuable, so all of them stay
-        extra = data["extra"] if "extra" in data else pd.Series(False, index=data.index)
-        if cap is not None and (~extra).sum() > cap:
-            data = pd.concat([_stratified_cap(data[~extra], cap, rng), data[extra]])
-        out[split] = data.iloc[rng.permutation(len(data))].reset_index(drop=True)
+        # caps subsample the main source only: rows from extra sources (e.g. labelled feedback merged by
+        # `sftops retrain`) are few and valuable, so all of them stay
+        if cap is not None and (~data["extra"]).sum() > cap:
+            data = pd.concat([_cap(data[~data["extra"]], cap), data[data["extra"]]])
+        data = data.sort_values("order", kind="stable").drop(columns=["bucket", "order", "also_extra"], errors="ignore")
+        out[split] = data.reset_index(drop=True)
     return out
-
-
-def _stratified_cap(data: pd.DataFrame, cap: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Keep `cap` rows with the label proportions of `data` (each label keeps at least one row)."""
-    counts = data["label"].value_counts()
-    if cap < len(counts):
-        raise DataError(f"a split cap of {cap} is smaller than the number of labels ({len(counts)}); raise data.max_samples")
-    sizes = _allocate(cap, {str(k): v / len(data) for k, v in counts.items()})
-    kept = [data[data["label"] == label].iloc[: sizes[str(label)]] for label in counts.index]
-    return pd.concat(kept)
 
 
 def fingerprint(splits: dict[str, pd.DataFrame]) -> str:

@@ -17,13 +17,15 @@ def test_dvc_repro_prepare_caches_and_reruns_on_param_change(tmp_path: Path) -> 
     assert meta["counts"]["train"]["total"] == 3000
     assert meta["label_map"] == {"negative": 0, "neutral": 1, "positive": 2}
     assert (repo / "dvc.lock").is_file()
+    train_keys = (repo / "data/prepared/train_keys.txt").read_text().split()
+    assert len(train_keys) == 3000 and train_keys == sorted(train_keys)
     status = run(["dvc", "status", "prepare"], repo)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == ""
     again = run(["dvc", "repro", "prepare"], repo)
     assert "didn't change, skipping" in again.stdout
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["data"]["seed"] = 43
+    params["data"]["split_salt"] = "another salt"
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     rerun = run(["dvc", "repro", "prepare"], repo)
     assert "Running stage 'prepare'" in rerun.stdout
