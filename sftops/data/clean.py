@@ -75,8 +75,8 @@ def clean(raw: RawData, cfg: DataConfig) -> tuple[pd.DataFrame, CleanReport]:
     new_text = [t for t, _ in repaired]
     report.repaired = int(sum(a != b for a, b in zip(new_text, frame["text"])))
     frame = frame.assign(text=[normalize_whitespace(t) for t in new_text], repair_ok=[ok for _, ok in repaired])
-    _drop(~frame["repair_ok"], "unrepairable_encoding")
     _drop(frame["text"].str.contains(CONTROL_CHARACTERS), "control_characters")  # the server's rule, after repair
+    _drop(~frame["repair_ok"], "unrepairable_encoding")
     _drop(frame["text"] == "", "empty_text")
     _drop(frame["label"] == "", "missing_label")
     lengths = frame["text"].str.len()
