@@ -2,37 +2,63 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..config import TrackingConfig
+from ..dburl import redact, scrub
 from ..exceptions import TrackingError
 
 
 def resolve_tracking_uri(cfg: TrackingConfig) -> str:
-    """MLFLOW_TRACKING_URI wins over `tracking.uri`, so users redirect runs without editing params."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or cfg.uri
+    """MLFLOW_TRACKING_URI wins over `tracking.uri` (its `${VAR}` filled in), so users redirect runs without editing params.
+
+    The result may hold a password: connect with it, show it only through `sftops.dburl.redact`."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or cfg.expanded_uri()
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    """GET <uri>/health, with a user:password in the URI (or MLFLOW_TRACKING_USERNAME/PASSWORD) sent as basic auth.
+
+    urllib would take `user:password@host` for a host name."""
+    parts = urlsplit(uri.rstrip("/"))
+    user, password = parts.username, parts.password
+    if user is None:
+        user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    else:
+        user, password = unquote(user), unquote(password or "")
+    netloc = parts.netloc.rpartition("@")[2]
+    request = urllib.request.Request(urlunsplit(parts._replace(netloc=netloc, path=parts.path + "/health")))
+    if user:
+        token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return request
 
 
 def check_reachable(uri: str, timeout: float) -> None:
     """Raise TrackingError unless the MLflow server at `uri` answers /health within `timeout` seconds."""
-    url = uri.rstrip("/") + "/health"
+    shown = redact(uri)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(_health_request(uri), timeout=timeout) as resp:
             if resp.status != 200:
-                raise TrackingError(f"MLflow tracking server {uri} answered /health with HTTP {resp.status}")
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
+                raise TrackingError(f"MLflow tracking server {shown} answered /health with HTTP {resp.status}")
+    except urllib.error.HTTPError as exc:
+        raise TrackingError(f"MLflow tracking server {shown} answered /health with HTTP {exc.code}; "
+                            "check the URL and its credentials (tracking.uri / MLFLOW_TRACKING_URI)") from None
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as exc:
+        reason = scrub(str(getattr(exc, "reason", exc)))
         raise TrackingError(
-            f"MLflow tracking server {uri} is unreachable ({reason}); start it "
+            f"MLflow tracking server {shown} is unreachable ({reason}); start it "
             f"(`mlflow server --host 127.0.0.1 --port 5000`) or fix tracking.uri / MLFLOW_TRACKING_URI"
         ) from None
 
 
 def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
-    """Set MLflow's tracking URI and experiment after checking the store answers; return the URI."""
+    """Set MLflow's tracking URI and experiment after checking the store answers; return the URI (it may hold a password)."""
     import mlflow
 
     uri = resolve_tracking_uri(cfg)
@@ -44,5 +70,7 @@ def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
     try:
         mlflow.set_experiment(experiment or cfg.experiment)
     except Exception as exc:  # MlflowException and driver errors: report, don't trace back
-        raise TrackingError(f"MLflow store {uri} refused to open experiment {experiment or cfg.experiment!r}: {exc}") from None
+        raise TrackingError(
+            f"MLflow store {redact(uri)} refused to open experiment {experiment or cfg.experiment!r}: {scrub(str(exc))}"
+        ) from None
     return uri
