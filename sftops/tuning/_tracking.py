@@ -10,6 +10,7 @@ import optuna
 from mlflow import MlflowClient
 
 from ..config import Params
+from ..dburl import scrub
 from ..exceptions import TrackingError
 from ..tracking import lineage_tags
 from ..tracking._runs import flat_params, log_params_batch
@@ -77,7 +78,7 @@ def end_trial_run(run_id: str, state: str, value: float | None, reason: str | No
     client = MlflowClient()
     client.set_tag(run_id, TRIAL_STATE_TAG, state)
     if reason:
-        client.set_tag(run_id, "sftops.trial_reason", reason[:5000])
+        client.set_tag(run_id, "sftops.trial_reason", scrub(reason)[:5000])
     if value is not None:
         client.log_metric(run_id, "objective_value", value)
     status = {"completed": "FINISHED", "pruned": "KILLED", "failed": "FAILED"}[state]
