@@ -12,7 +12,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from ..config import Params, TuneConfig
-from ..dburl import redact, storage_url
+from ..dburl import redact, scrub, storage_url
 from ..exceptions import ConfigError
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,13 @@ def _pruner(cfg: TuneConfig) -> optuna.pruners.BasePruner:
 def _storage(cfg: TuneConfig, attempts: int = 5) -> RDBStorage:
     from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-    engine_kwargs = {"pool_pre_ping": True} if cfg.storage.startswith("postgresql") else None
+    url = storage_url(cfg.expanded_storage())  # the only place the password is filled in
+    engine_kwargs = {"pool_pre_ping": True} if url.startswith("postgresql") else None
     attempt = 1
     while True:
         try:
             return RDBStorage(
-                storage_url(cfg.storage),
+                url,
                 engine_kwargs=engine_kwargs,
                 heartbeat_interval=cfg.heartbeat_interval,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=cfg.max_retries),
@@ -68,7 +69,8 @@ def _storage(cfg: TuneConfig, attempts: int = 5) -> RDBStorage:
 
 
 def _storage_error(cfg: TuneConfig, exc: Exception) -> ConfigError:
-    return ConfigError(f"tune.storage: cannot open Optuna storage {redact(cfg.storage)} ({str(exc).splitlines()[0]}); "
+    reason = scrub(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
+    return ConfigError(f"tune.storage: cannot open Optuna storage {redact(cfg.storage)} ({reason}); "
                        "check the URL and that the database server is up")
 
 
