@@ -38,15 +38,24 @@ def stage_parser(command: str, description: str) -> argparse.ArgumentParser:
 
 
 def run_guarded(command: str, func: Callable[[], None]) -> int:
-    """Run `func`; turn a user-caused error into one line on stderr and exit code 1."""
+    """Run `func`; turn a user-caused error into one line on stderr and exit code 1.
+
+    No URL password gets out: log records, the error line and a bug's traceback are all scrubbed."""
+    from .dburl import scrub
+    from .redaction import install_log_redaction, redacted_traceback
+
+    install_log_redaction()
     try:
         func()
     except SftopsError as exc:
-        print(f"sftops {command}: error: {exc}", file=sys.stderr)
+        print(f"sftops {command}: error: {scrub(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"sftops {command}: interrupted; outputs of this stage were not replaced", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: keep its traceback (scrubbed) and Python's exit code
+        print(redacted_traceback(exc), end="", file=sys.stderr)
+        return 1
     return 0
 
 
