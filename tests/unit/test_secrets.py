@@ -228,7 +228,7 @@ def _stage_params(stage: str) -> list[str]:
 
 def test_dvc_lock_never_records_a_url_param() -> None:
     """dvc.lock stores the values of the params each stage lists: never a URL that may hold a password."""
-    secret_keys = {"tune.storage", "tracking.uri", "serve.feedback_db", "drift.retrain.lock_url"}
+    secret_keys = {"tune.storage", "tracking.uri", "serve.feedback_db", "drift.retrain.lock_url", "registry.lock_url"}
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     listed = [p for stage in stages.values() for p in stage.get("params", []) if isinstance(p, str)]
     for key in listed:
