@@ -16,14 +16,19 @@ from ..feedback import FeedbackStore
 log = logging.getLogger(__name__)
 
 
+_DAY_S = 86400.0
+
+
 @dataclass(frozen=True)
 class MergedFeedback:
-    """What went into the feedback file: rows written, rows refused for an unknown label, the time cut-off."""
+    """What went into the feedback file: rows written, rows refused for an unknown label, the time cut-off,
+    and rows deleted from the store for being older than serve.feedback_retention_days."""
 
     path: Path
     rows: int
     unknown_label: int
     cutoff: float
+    expired: int = 0
 
 
 def _exists(db: str | Path) -> bool:
@@ -41,26 +46,39 @@ def count_new_feedback(db: str | Path, since: float) -> int:
         store.close()
 
 
-def merge_feedback(db: str | Path, out: str | Path, data: DataConfig, labels: list[str] | None, *, now: float) -> MergedFeedback:
+def merge_feedback(
+    db: str | Path, out: str | Path, data: DataConfig, labels: list[str] | None, *, now: float,
+    retention_days: float | None = None,
+) -> MergedFeedback:
     """Write every stored feedback row (oldest first) as a CSV with the dataset's column names, atomically.
 
-    The file holds all feedback ever received, so its content (and DVC's hash of it) only
-    changes when new feedback arrives; dedup across sources is the prepare stage's job.
+    The file is a full re-export of the store, so a row deleted from the store (by an admin, or
+    expired: older than `retention_days`, which are purged from the store here too) is gone from
+    the next training data; its content (and DVC's hash of it) changes only when the store does.
+    Dedup across sources and checking each row is the prepare stage's job (extra sources are untrusted).
     """
     rows: list[tuple[str, str]] = []
+    expired = 0
+    since = 0.0 if retention_days is None else now - retention_days * _DAY_S
     if _exists(db):
         store = FeedbackStore(db)
         try:
-            rows = [(f.text, f.label) for f in store.export(0.0) if f.created < now]
+            if retention_days is not None:
+                expired = store.purge_older_than(since)
+            rows = [(f.text, f.label) for f in store.export(since) if f.created < now]
         finally:
             store.close()
     known = set(labels) if labels else None
     kept = [(t, l) for t, l in rows if known is None or l in known]
-    if kept:  # no file rather than an empty one: an empty extra source would be a data error
+    if kept:
         frame = pd.DataFrame(kept, columns=[data.text_column, data.label_column])
         with atomic_path(out) as tmp:
             frame.to_csv(tmp, index=False)
+    else:  # no file rather than an empty one; and no stale file: deleted feedback must not be trained on
+        Path(out).unlink(missing_ok=True)
+    if expired:
+        log.info("feedback: %d rows older than %g days deleted from the store", expired, retention_days)
     if len(rows) != len(kept):
         log.warning("feedback: %d rows with a label outside %s were left out", len(rows) - len(kept), sorted(known or []))
     log.info("feedback: %d labelled texts written to %s", len(kept), out)
-    return MergedFeedback(Path(out), len(kept), len(rows) - len(kept), now)
+    return MergedFeedback(Path(out), len(kept), len(rows) - len(kept), now, expired)

@@ -131,7 +131,7 @@ def _locked_retrain(
         mlflow.log_dict({"triggers": [{"reason": t.reason, **t.detail} for t in fired]}, "retrain/triggers.json")
         merged = merge_feedback(
             resolve(params.serve.expanded_feedback_db(), project_dir), project_dir / cfg.feedback_file, params.data,
-            _labels(project_dir), now=started,
+            _labels(project_dir), now=started, retention_days=params.serve.feedback_retention_days,
         )
         mlflow.log_metrics({"feedback_rows": merged.rows, "feedback_unknown_label": merged.unknown_label})
         rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock.pass_fds, cfg.timeout_s)

@@ -1,0 +1,71 @@
+"""Feedback retention and deletion reach the training data: the merged file is a full re-export of the store."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from sftops.config import DataConfig
+from sftops.data import load_prepared, prepare
+from sftops.feedback import FeedbackStore
+from sftops.retraining import merge_feedback
+from sftops.testing import make_text_dataset
+
+LABELS = ["negative", "positive"]
+DAY = 86400.0
+
+
+def _backdate(db: Path, text: str, days: float) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE feedback SET created = ? WHERE text = ?", (time.time() - days * DAY, text))
+
+
+def _store(db: Path, rows: list[tuple[str, str]]) -> None:
+    store = FeedbackStore(db)
+    for text, label in rows:
+        store.add(text, label)
+    store.close()
+
+
+def test_rows_older_than_the_retention_are_left_out_and_purged(tmp_path: Path) -> None:
+    db, out = tmp_path / "feedback.db", tmp_path / "fb/feedback.csv"
+    _store(db, [("old news here", "negative"), ("recent news here", "positive"), ("brand new one", "negative")])
+    _backdate(db, "old news here", 40)
+    _backdate(db, "recent news here", 20)
+    data = DataConfig(text_column="body", label_column="tag")
+    merged = merge_feedback(db, out, data, LABELS, now=time.time() + 1, retention_days=30)
+    assert (merged.rows, merged.expired) == (2, 1)
+    assert pd.read_csv(out).to_dict("list") == {"body": ["recent news here", "brand new one"], "tag": ["positive", "negative"]}
+    store = FeedbackStore(db)
+    assert [f.text for f in store.export()] == ["recent news here", "brand new one"]  # deleted from the store too
+    store.close()
+    kept_all = merge_feedback(db, out, data, LABELS, now=time.time() + 1)  # no retention: nothing expires
+    assert (kept_all.rows, kept_all.expired) == (2, 0)
+
+
+def test_deleted_and_expired_feedback_vanish_from_training_at_the_next_merge(tmp_path: Path) -> None:
+    make_text_dataset(120, tuple(LABELS), seed=21).to_csv(tmp_path / "source.csv", index=False)
+    cfg = DataConfig(source=str(tmp_path / "source.csv"), text_column="text", label_column="label",
+                     extra_sources=[str(tmp_path / "fb/*.csv")])
+    db, out = tmp_path / "feedback.db", tmp_path / "fb/feedback.csv"
+    feedback = [("please forget me", "negative"), ("i will expire soon", "positive"), ("i stay around", "positive")]
+    _store(db, feedback)
+
+    def train_after_merge(**kw) -> set[str]:
+        merge_feedback(db, out, cfg, LABELS, now=time.time() + 1, **kw)
+        prepare(cfg, tmp_path / "prepared")
+        return set(load_prepared(tmp_path / "prepared").train["text"])
+
+    assert {t for t, _ in feedback} <= train_after_merge(retention_days=30)
+    store = FeedbackStore(db)
+    assert store.delete(texts=["please forget me"]) == 1  # what the admin endpoint does
+    store.close()
+    _backdate(db, "i will expire soon", 31)
+    train = train_after_merge(retention_days=30)
+    assert "please forget me" not in train and "i will expire soon" not in train and "i stay around" in train
+    _backdate(db, "i stay around", 31)
+    train = train_after_merge(retention_days=30)  # the store is empty now: no stale file is left behind
+    assert not out.exists() and not {t for t, _ in feedback} & train
