@@ -86,10 +86,13 @@ class RegistryUnreachable(RegistryError):
 
 
 def limit_registry_retries(timeout_s: float) -> None:
-    """Make MLflow's HTTP client give up within about `timeout_s` instead of retrying for minutes."""
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s))))
+    """Make MLflow's HTTP client give up within about `timeout_s` instead of retrying for minutes.
+
+    For this process only: retrains the server spawns start without these (sftops.retraining.set_private_env)."""
+    from sftops.retraining import set_private_env
+
+    set_private_env({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                     "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, int(timeout_s)))})
 
 
 def _registry_call(what: str, func: Callable[[], object]) -> object:

@@ -36,6 +36,10 @@ class RetrainConfig(Section):
         description="postgresql:// URL whose advisory lock allows one retrain across machines; null = the lock file in state_dir; "
         "${VAR} takes a value (e.g. the password) from the environment.",
     )
+    lock_check_s: PositiveFloat = Field(
+        5.0, description="While a retrain holds the PostgreSQL lock it checks this often that its session (and so the lock) "
+        "still exists; a lost lock stops the pipeline and fails the retrain.",
+    )
     command: list[str] = Field(
         default_factory=lambda: ["dvc", "repro"], min_length=1, description="The pipeline a retrain runs."
     )

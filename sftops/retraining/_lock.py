@@ -32,15 +32,21 @@ class RetrainBusy(SftopsError):
 class RetrainLock:
     """Non-blocking exclusive lock; `with RetrainLock(target):` raises RetrainBusy if another process holds it.
 
-    `target` is a lock file path (flock) or a postgresql:// URL (advisory lock).
+    `target` is a lock file path (flock) or a postgresql:// URL (advisory lock, whose session is
+    checked every `check_every_s` while held: see `lost`).
     """
 
-    def __init__(self, target: str | Path) -> None:
+    def __init__(self, target: str | Path, *, check_every_s: float = 5.0) -> None:
         _check_target(target)
         self.target = target
         self.path = None if is_url(target) else Path(target)
-        self._pg = PgAdvisoryLock(str(target)) if self.path is None else None
+        self._pg = PgAdvisoryLock(str(target), check_every_s) if self.path is None else None
         self._fd: int | None = None
+
+    @property
+    def lost(self) -> str | None:
+        """Why a held lock was lost (a PostgreSQL session that ended); None while held. A flock cannot be lost."""
+        return self._pg.lost if self._pg is not None else None
 
     @property
     def pass_fds(self) -> tuple[int, ...]:

@@ -12,23 +12,27 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import Params
 from ..dburl import resolve, scrub
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, SftopsError
 from ..paths import META_FILE, REGISTRATION_FILE
+from ._alarms import Alarm, AlarmJournal, open_journal
 from ._feedback import count_new_feedback, merge_feedback
 from ._lock import RetrainLock, is_locked, lock_target
-from ._state import RetrainState, load_drift_status, load_state, save_state
-from ._triggers import Trigger, due_triggers
+from ._state import RetrainState, load_state, save_state
+from ._triggers import Trigger, cooldown_left, drift_trigger, due_triggers
 
 log = logging.getLogger(__name__)
 _LOG_TAIL = 2000
+_LOCK_POLL_S = 0.5  # how often the wait for the pipeline looks at the lock
 
 
 @dataclass
@@ -59,11 +63,29 @@ def _labels(project_dir: Path) -> list[str] | None:
         return None
 
 
-def _triggers_now(params: Params, project_dir: Path, state: RetrainState, now: float) -> tuple[list[Trigger], int]:
+def _triggers_now(
+    params: Params, project_dir: Path, state: RetrainState, now: float, journal: AlarmJournal | None
+) -> tuple[list[Trigger], int, list[Alarm]]:
     cfg = params.drift.retrain
     new = count_new_feedback(resolve(params.serve.expanded_feedback_db(), project_dir), state.feedback_cutoff)
-    fired = due_triggers(cfg, state, now=now, new_feedback=new, drift_status=load_drift_status(project_dir / cfg.state_dir))
-    return fired, new
+    pending = journal.pending() if journal is not None else []
+    return due_triggers(cfg, state, now=now, new_feedback=new, alarms=pending), new, pending
+
+
+def _whoami() -> str:
+    return f"retrain pid {os.getpid()} on {socket.gethostname()}"
+
+
+def _carried(journal: AlarmJournal | None, alarm_ids: Sequence[int]) -> str:
+    """What became of the alarms this retrain was started for (when it does not run for them)."""
+    notes = []
+    for alarm_id in alarm_ids:
+        alarm = journal.get(alarm_id) if journal is not None else None
+        if alarm is None:
+            notes.append(f"alarm {alarm_id} is not in the journal")
+        elif alarm.status != "pending":
+            notes.append(f"alarm {alarm_id} was already {alarm.status} ({alarm.decided_by})")
+    return f"; {'; '.join(notes)}" if notes else ""
 
 
 def retrain(
@@ -74,32 +96,71 @@ def retrain(
     force: bool = False,
     dry_run: bool = False,
     context: dict[str, Any] | None = None,
+    alarm_ids: Sequence[int] = (),
 ) -> RetrainResult:
-    """Retrain if a trigger fires (or `force`); only one process at a time gets past the lock."""
+    """Retrain if a trigger fires (or `force`); only one process at a time gets past the lock.
+
+    Pending drift alarms (from the journal in the feedback database) are a trigger; a retrain
+    that runs consumes every pending alarm, and one held off by the cooldown suppresses them,
+    recording either decision on the alarm. `alarm_ids`: the alarms the server started this
+    retrain for (reported when another retrain got them first)."""
     project_dir = Path(project_dir).resolve()
+    _check_wiring(params, project_dir)
+    journal = open_journal(resolve(params.serve.expanded_feedback_db(), project_dir))
+    try:
+        return _retrain(params, project_dir, journal, reason=reason, force=force, dry_run=dry_run, context=context,
+                        alarm_ids=alarm_ids)
+    finally:
+        if journal is not None:
+            journal.close()
+
+
+def _retrain(
+    params: Params, project_dir: Path, journal: AlarmJournal | None, *, reason: str | None, force: bool,
+    dry_run: bool, context: dict[str, Any] | None, alarm_ids: Sequence[int],
+) -> RetrainResult:
     cfg = params.drift.retrain
     state_dir = project_dir / cfg.state_dir
-    _check_wiring(params, project_dir)
-    fired, new_feedback = _triggers_now(params, project_dir, load_state(state_dir), time.time())
+    state, now = load_state(state_dir), time.time()
+    fired, new_feedback, pending = _triggers_now(params, project_dir, state, now, journal)
     if force:
         fired = [Trigger(reason or "manual", {"forced": True, **(context or {})}), *fired]
     if dry_run:
         busy = " (a retrain is running now)" if is_locked(lock_target(state_dir, cfg.expanded_lock_url())) else ""
         names = ", ".join(t.reason for t in fired) or "none"
-        return RetrainResult("dry_run", fired, f"triggers firing: {names}; new feedback: {new_feedback}{busy}")
+        return RetrainResult("dry_run", fired, f"triggers firing: {names}; new feedback: {new_feedback}; "
+                                               f"pending drift alarms: {len(pending)}{busy}")
     if not fired:
-        return RetrainResult("skipped", [], f"no trigger fired (new feedback: {new_feedback}); use --force to retrain anyway")
-    with RetrainLock(lock_target(state_dir, cfg.expanded_lock_url())) as lock:
+        suppressed = ""
+        left = cooldown_left(cfg, state, now)
+        if journal is not None and pending and left > 0:
+            ids = journal.suppress([a.id for a in pending], why=f"cooldown: {_whoami()} found the last retrain attempt "
+                                   f"{now - (state.started_at or now):.0f}s ago (drift.retrain.cooldown_s={cfg.cooldown_s:g})")
+            suppressed = f"; drift alarm(s) {', '.join(map(str, ids))} suppressed by the cooldown ({left:.0f}s left)" if ids else ""
+        return RetrainResult("skipped", [], f"no trigger fired (new feedback: {new_feedback}){suppressed}"
+                                            f"{_carried(journal, alarm_ids)}; use --force to retrain anyway")
+    with RetrainLock(lock_target(state_dir, cfg.expanded_lock_url()), check_every_s=cfg.lock_check_s) as lock:
         state = load_state(state_dir)
         if not force:  # another process may have retrained while we waited: decide again under the lock
-            fired, new_feedback = _triggers_now(params, project_dir, state, time.time())
+            fired, new_feedback, pending = _triggers_now(params, project_dir, state, time.time(), journal)
             if not fired:
-                return RetrainResult("skipped", [], "a concurrent retrain already handled the trigger")
-        return _locked_retrain(params, project_dir, state, fired, lock, reason or fired[0].reason)
+                return RetrainResult("skipped", [], f"a concurrent retrain already handled the trigger{_carried(journal, alarm_ids)}")
+        consumed: list[Alarm] = []
+        if journal is not None and pending:
+            mine = set(journal.consume([a.id for a in pending], by=_whoami()))
+            consumed = [a for a in pending if a.id in mine]
+        # the drift trigger stands for the alarms this retrain consumed (another one, e.g. on a machine
+        # with a lock of its own, may have taken some between our read and our update)
+        fired = [t for t in fired if t.reason != "drift"] + ([drift_trigger(consumed)] if consumed and any(
+            t.reason == "drift" for t in fired) else [])
+        if not fired:
+            return RetrainResult("skipped", [], f"another retrain consumed the drift alarms first{_carried(journal, alarm_ids)}")
+        return _locked_retrain(params, project_dir, state, fired, lock, reason or fired[0].reason, consumed, journal)
 
 
 def _locked_retrain(
-    params: Params, project_dir: Path, state: RetrainState, fired: list[Trigger], lock: RetrainLock, reason: str
+    params: Params, project_dir: Path, state: RetrainState, fired: list[Trigger], lock: RetrainLock, reason: str,
+    alarms: list[Alarm], journal: AlarmJournal | None,
 ) -> RetrainResult:
     import mlflow
 
@@ -119,6 +180,7 @@ def _locked_retrain(
         run = mlflow.start_run(run_name=f"retrain-{reason}", tags={
             **lineage_tags(params, cwd=project_dir), "sftops.kind": "retrain", "sftops.retrain.reason": reason,
             "sftops.retrain.triggers": ",".join(t.reason for t in fired),
+            "sftops.retrain.alarms": ",".join(str(a.id) for a in alarms),
         })
     except BaseException as exc:  # e.g. tracking server down: say so in the state, not "running"
         result.message = scrub(f"{type(exc).__name__}: {exc}")
@@ -128,13 +190,16 @@ def _locked_retrain(
     state = state.model_copy(update={"run_id": run.info.run_id})
     save_state(state_dir, state)
     try:
-        mlflow.log_dict({"triggers": [{"reason": t.reason, **t.detail} for t in fired]}, "retrain/triggers.json")
+        if journal is not None and alarms:
+            journal.attach_run([a.id for a in alarms], run.info.run_id)
+        mlflow.log_dict({"triggers": [{"reason": t.reason, **t.detail} for t in fired],
+                         "alarms": [a.summary() | {"report": a.payload} for a in alarms]}, "retrain/triggers.json")
         merged = merge_feedback(
             resolve(params.serve.expanded_feedback_db(), project_dir), project_dir / cfg.feedback_file, params.data,
             _labels(project_dir), now=started, retention_days=params.serve.feedback_retention_days,
         )
         mlflow.log_metrics({"feedback_rows": merged.rows, "feedback_unknown_label": merged.unknown_label})
-        rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock.pass_fds, cfg.timeout_s)
+        rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock, cfg.timeout_s)
         mlflow.log_artifact(str(state_dir / "retrain.log"), "retrain")
         if rc != 0:
             result.message = f"{' '.join(cfg.command)} exited {rc}; the champion is unchanged. Last output:\n{scrub(tail)}"
@@ -155,11 +220,13 @@ def _locked_retrain(
     return result
 
 
-def _run_pipeline(
-    command: list[str], cwd: Path, state_dir: Path, lock_fds: tuple[int, ...], timeout: float
-) -> tuple[int, str]:
+class RetrainLockLost(SftopsError):
+    """The retrain's lock was lost while its pipeline ran (a PostgreSQL session that ended); the pipeline was stopped."""
+
+
+def _run_pipeline(command: list[str], cwd: Path, state_dir: Path, lock: RetrainLock, timeout: float) -> tuple[int, str]:
     """Run the pipeline in its own process group, keeping a flock alive in it (a PostgreSQL lock stays with
-    our session while we wait); stop the group if we stop."""
+    our session while we wait, and is watched); stop the group if we stop, time out, or lose the lock."""
     env = {**os.environ, "SFTOPS_TRIGGER": "retrain"}
     env.pop("MLFLOW_RUN_ID", None)
     log_path = state_dir / "retrain.log"
@@ -168,15 +235,23 @@ def _run_pipeline(
         try:
             proc = subprocess.Popen(
                 command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                pass_fds=lock_fds,
+                pass_fds=lock.pass_fds,
             )
         except OSError as exc:
             return 127, f"cannot start {command[0]}: {exc}"
+        deadline = time.monotonic() + timeout
         try:
-            rc = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop_group(proc)
-            return -1, f"timed out after {timeout:.0f}s (drift.retrain.timeout_s)"
+            while True:
+                try:
+                    rc = proc.wait(timeout=max(0.0, min(_LOCK_POLL_S, deadline - time.monotonic())))
+                    break
+                except subprocess.TimeoutExpired:
+                    if lock.lost:  # another retrain may hold the lock now: ours must not go on
+                        _stop_group(proc)
+                        raise RetrainLockLost(f"{lock.lost}; stopped {' '.join(command)}, the champion is unchanged") from None
+                    if time.monotonic() >= deadline:
+                        _stop_group(proc)
+                        return -1, f"timed out after {timeout:.0f}s (drift.retrain.timeout_s)"
         except BaseException:
             _stop_group(proc)
             raise

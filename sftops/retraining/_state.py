@@ -49,7 +49,8 @@ def save_state(state_dir: str | Path, state: RetrainState) -> None:
 
 
 def load_drift_status(state_dir: str | Path) -> dict[str, Any] | None:
-    """The drift monitor's last report as the server saved it (None if it never evaluated)."""
+    """The drift monitor's last report as the server saved it (None if it never evaluated); for display only:
+    a retrain's trigger is the alarm journal (`_alarms`), which a later quiet check cannot overwrite."""
     try:
         return json.loads((Path(state_dir) / DRIFT_STATUS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -23,7 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reason", default=None, help="why (drift, schedule, feedback, manual); recorded on the MLflow run")
     parser.add_argument("--force", action="store_true", help="retrain even if no trigger fired (and ignore the cooldown)")
     parser.add_argument("--dry-run", action="store_true", help="only say which triggers fire")
-    parser.add_argument("--context", default=None, help="JSON object stored with the trigger on the MLflow run (the server passes the drift scores)")
+    parser.add_argument("--context", default=None, help="JSON object stored with a forced trigger on the MLflow run")
+    parser.add_argument("--alarm", type=int, action="append", default=[], metavar="ID",
+                        help="the drift alarm this retrain was started for (the server passes it); every pending alarm "
+                        "is consumed either way, this one is reported if another retrain got it first")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     outcome: dict[str, int] = {}
 
@@ -40,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = load_params(args.params)
         try:
             result = retrain(params, project_dir=Path(args.params).resolve().parent, reason=args.reason,
-                             force=args.force, dry_run=args.dry_run, context=context)
+                             force=args.force, dry_run=args.dry_run, context=context, alarm_ids=args.alarm)
         except RetrainBusy as exc:
             print(f"sftops retrain: {exc}", file=sys.stderr)
             outcome["rc"] = EXIT_BUSY

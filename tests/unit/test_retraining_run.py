@@ -10,53 +10,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from mlflow import MlflowClient
 
-from sftops.feedback import FeedbackStore
 from sftops.config import load_params
 from sftops.retraining import is_locked, load_state, retrain, retrain_status
+from sftops.testing.retrain_project import make_retrain_project, retrain_runs, wait_for
 
-PIPELINE = """
-import json, pathlib, sys, time
-count = pathlib.Path("pipeline_runs.txt")
-count.write_text((count.read_text() if count.exists() else "") + "run\\n")
-time.sleep(float(sys.argv[1]))
-if sys.argv[2] == "fail":
-    print("train: CUDA out of memory (simulated)")
-    sys.exit(3)
-pathlib.Path("models").mkdir(exist_ok=True)
-pathlib.Path("models/registration.json").write_text(json.dumps({
-    "name": "m", "version": "7", "run_id": "abc", "decision": sys.argv[2], "reason": "test",
-    "champion": "6", "metric": "macro_f1", "scores": {"challenger": 0.7, "champion": 0.6}}))
-"""
-
-
-def _project(root: Path, *, sleep: float = 0.0, decision: str = "promoted", min_feedback: int = 3) -> Path:
-    (root / "pipeline.py").write_text(PIPELINE)
-    params = {
-        "data": {"extra_sources": ["data/feedback/*.csv"]},
-        "serve": {"feedback_db": "feedback/feedback.db"},
-        "drift": {"retrain": {"command": [sys.executable, "pipeline.py", str(sleep), decision],
-                              "min_feedback": min_feedback, "cooldown_s": 3600}},
-    }
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
-    store = FeedbackStore(root / "feedback/feedback.db")
-    for i, label in enumerate(["positive", "negative", "neutral", "positive"]):
-        store.add(f"feedback text {i}", label)
-    store.close()
-    return root / "params.yaml"
-
-
-def _retrain_runs() -> list:
-    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])  # this test's store, not the last one connected
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(experiments, "tags.`sftops.kind` = 'retrain'")
+_project = make_retrain_project
+_retrain_runs = retrain_runs
+_wait_for = wait_for
 
 
 def _cli(params: Path, *args: str) -> subprocess.Popen[str]:
@@ -64,14 +30,6 @@ def _cli(params: Path, *args: str) -> subprocess.Popen[str]:
         [sys.executable, "-m", "sftops.cli", "retrain", "--params", params.name, *args], cwd=params.parent,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-
-
-def _wait_for(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.1)
 
 
 def test_feedback_trigger_merges_feedback_runs_the_pipeline_and_records_the_version(tmp_path: Path) -> None:
@@ -194,3 +152,82 @@ def test_an_unreachable_tracking_server_fails_the_retrain_instead_of_leaving_it_
     state = load_state(tmp_path / "retrain")
     assert state.status == "failed" and "unreachable" in state.message and state.pid is None
     assert not (tmp_path / "pipeline_runs.txt").exists()
+
+
+def _alarm_report(p_value: float = 1e-4) -> dict:
+    return {"state": "alarm", "alarm": True, "evaluated_at": 1.0, "window_size": 500, "model_version": "3",
+            "detectors": {"length": {"score": 0.9, "p_value": p_value, "alarm": True}}}
+
+
+def test_a_retrain_consumes_pending_alarms_once_and_one_held_off_by_the_cooldown_suppresses_them(tmp_path: Path) -> None:
+    from sftops.retraining import AlarmJournal
+
+    params_file = _project(tmp_path, min_feedback=None)
+    journal = AlarmJournal(tmp_path / "feedback/feedback.db")
+    first = journal.record(_alarm_report(), model_version="3")
+    result = retrain(load_params(params_file), project_dir=tmp_path, alarm_ids=[first.id])
+    assert result.status == "promoted" and result.triggers[0].detail["alarms"] == [first.id]
+    (run,) = _retrain_runs()
+    assert (journal.get(first.id).status, journal.get(first.id).run_id) == ("consumed", run.info.run_id)
+    # the same alarm carried by a second (late) retrain: nothing to do, and it says who had it
+    late = retrain(load_params(params_file), project_dir=tmp_path, alarm_ids=[first.id])
+    assert late.status == "skipped" and f"alarm {first.id} was already consumed (retrain pid {os.getpid()} on " in late.message
+    # a new alarm within drift.retrain.cooldown_s (3600 s) of that attempt: suppressed, and the event says so
+    second = journal.record(_alarm_report(), model_version="3")
+    held = retrain(load_params(params_file), project_dir=tmp_path)
+    assert held.status == "skipped" and f"drift alarm(s) {second.id} suppressed by the cooldown" in held.message
+    decided = journal.get(second.id)
+    assert decided.status == "suppressed" and "drift.retrain.cooldown_s=3600" in decided.decided_by
+    assert journal.pending() == [] and (tmp_path / "pipeline_runs.txt").read_text().count("run") == 1
+    journal.close()
+
+
+def test_concurrent_consumers_get_each_alarm_exactly_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sftops.retraining import AlarmJournal
+
+    journals = [AlarmJournal(tmp_path / "fb.db") for _ in range(4)]
+    ids = [journals[0].record(_alarm_report(), model_version="1").id for _ in range(5)]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda i: journals[i % 4].consume(ids, by=f"consumer {i}"), range(8)))
+    assert sorted(i for mine in got for i in mine) == ids  # every alarm consumed, none twice
+    assert journals[1].pending() == [] and journals[2].suppress(ids, why="late") == []
+    for journal in journals:
+        journal.close()
+
+
+def test_the_lock_status_is_unknown_not_an_error_when_its_database_is_down(tmp_path: Path) -> None:
+    from sftops.testing.servers import free_port
+
+    status = retrain_status(tmp_path / "retrain", f"postgresql://u:pw0rd@127.0.0.1:{free_port()}/x")
+    assert status["running"] is None and status["status"] is None
+    assert status["lock_error"].startswith("unknown whether a retrain is running: cannot reach the retrain lock database")
+    assert "pw0rd" not in status["lock_error"]
+
+
+def test_a_retrain_the_server_spawns_gets_the_users_mlflow_settings_not_the_servers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from serving.model_store import limit_registry_retries
+    from serving.monitor import ServingMonitor
+
+    dump = "import json, os; json.dump(dict(os.environ), open('child_env.json', 'w'))"
+    params_file = _project(tmp_path, retrain={"command": [sys.executable, "-c", dump]})
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")  # the user's own setting
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", raising=False)
+    limit_registry_retries(7)  # what `sftops serve` does for its own registry polls
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "7" and os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "5"
+    monitor = ServingMonitor(load_params(params_file).drift, registry=CollectorRegistry(), project_dir=tmp_path,
+                             params_file=params_file)
+    proc = monitor.start_retrain("manual", force=True)
+    assert proc.wait(timeout=120) == 0, monitor.retrain_log.read_text()
+    import json
+
+    child = json.loads((tmp_path / "child_env.json").read_text())  # the pipeline's env, below the retrain process
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in child and "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR" not in child
+    assert child["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "5" and child["SFTOPS_TRIGGER"] == "retrain"
+    monitor.close()

@@ -1,17 +1,22 @@
-"""Retraining triggers: enough new feedback, the schedule, a drift alarm, and the cooldown between attempts."""
+"""Retraining triggers: enough new feedback, the schedule, pending drift alarm events, and the cooldown between attempts."""
 
 from __future__ import annotations
 
 from sftops.config import RetrainConfig
-from sftops.retraining import RetrainState, due_triggers
+from sftops.retraining import Alarm, RetrainState, cooldown_left, due_triggers
 
 NOW = 1_000_000.0
-ALARM = {"alarm": True, "evaluated_at": NOW - 10, "window_size": 500,
-         "detectors": {"embedding": {"score": 0.02, "p_value": 0.001, "alarm": True}}}
+
+
+def _alarm(alarm_id: int, p_value: float = 0.001, at: float = NOW - 10) -> Alarm:
+    report = {"alarm": True, "evaluated_at": at, "window_size": 500,
+              "detectors": {"embedding": {"score": 0.02, "p_value": p_value, "alarm": True},
+                            "length": {"score": 0.1, "p_value": 0.5, "alarm": False}}}
+    return Alarm(alarm_id, at, "3", report, "pending", None, None, None)
 
 
 def _reasons(cfg: RetrainConfig, state: RetrainState = RetrainState(), **kw) -> list[str]:
-    kw = {"now": NOW, "new_feedback": 0, "drift_status": None} | kw
+    kw = {"now": NOW, "new_feedback": 0} | kw
     return [t.reason for t in due_triggers(cfg, state, **kw)]
 
 
@@ -30,20 +35,23 @@ def test_schedule_trigger_fires_once_the_interval_since_the_last_success_passed(
     assert _reasons(RetrainConfig(min_feedback=None), state) == []  # schedule off by default
 
 
-def test_drift_trigger_fires_on_an_alarm_newer_than_the_last_attempt() -> None:
+def test_pending_alarms_fire_one_drift_trigger_naming_them_all_with_the_newest_report() -> None:
     cfg = RetrainConfig(min_feedback=None, cooldown_s=0)
-    fired = due_triggers(cfg, RetrainState(), now=NOW, new_feedback=0, drift_status=ALARM)
+    fired = due_triggers(cfg, RetrainState(), now=NOW, new_feedback=0, alarms=[_alarm(4, 0.003), _alarm(9, 0.001)])
     assert [t.reason for t in fired] == ["drift"]
-    assert fired[0].detail["detectors"]["embedding"]["p_value"] == 0.001
-    assert _reasons(cfg, drift_status=ALARM | {"alarm": False}) == []
-    already_handled = RetrainState(started_at=NOW - 5)  # this alarm was evaluated before the last attempt
-    assert _reasons(cfg, already_handled, drift_status=ALARM) == []
-    assert _reasons(RetrainConfig(on_drift=False, min_feedback=None), drift_status=ALARM) == []
+    assert fired[0].detail["alarms"] == [4, 9] and fired[0].detail["model_version"] == "3"
+    assert fired[0].detail["detectors"]["embedding"]["p_value"] == 0.001  # the newest alarm's scores
+    assert _reasons(cfg, alarms=[]) == []
+    # an event stays a trigger however old: a pending alarm is not "handled" by an attempt that did not consume it
+    assert _reasons(cfg, RetrainState(started_at=NOW - 5), alarms=[_alarm(1, at=NOW - 50)]) == ["drift"]
+    assert _reasons(RetrainConfig(on_drift=False, min_feedback=None), alarms=[_alarm(1)]) == []
 
 
 def test_cooldown_silences_every_trigger_after_an_attempt() -> None:
     cfg = RetrainConfig(min_feedback=5, schedule_s=1, cooldown_s=600)
     recent = RetrainState(started_at=NOW - 599)
-    assert _reasons(cfg, recent, new_feedback=100, drift_status=ALARM) == []
+    assert _reasons(cfg, recent, new_feedback=100, alarms=[_alarm(1)]) == []
+    assert cooldown_left(cfg, recent, NOW) == 1.0
     later = RetrainState(started_at=NOW - 600)
-    assert _reasons(cfg, later, new_feedback=100) == ["schedule", "feedback"]
+    assert cooldown_left(cfg, later, NOW) == 0.0 and cooldown_left(cfg, RetrainState(), NOW) == 0.0
+    assert _reasons(cfg, later, new_feedback=100, alarms=[_alarm(1)]) == ["drift", "schedule", "feedback"]
