@@ -120,7 +120,8 @@ def create_app(
     """
     metrics = ServingMetrics()
     monitor = ServingMonitor(
-        drift_config or DriftConfig(enabled=False), registry=metrics.registry, project_dir=project_dir, params_file=params_file
+        drift_config or DriftConfig(enabled=False), registry=metrics.registry, project_dir=project_dir, params_file=params_file,
+        alarm_db=feedback_store.location if feedback_store is not None else settings.expanded_feedback_db(),  # the alarm journal
     )
 
     def on_swap(loaded: LoadedModel) -> None:

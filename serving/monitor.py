@@ -2,8 +2,15 @@
 
 `observe` only copies arrays into the window (request path); detectors run in one background
 thread every `drift.check_every` texts. Each report is saved to `<drift.retrain.state_dir>/
-drift_status.json` (so `sftops retrain` from cron sees alarms too) and, on an alarm, a retrain
-is started as a separate process: the server never retrains in its own process.
+drift_status.json` for display. An alarm is an event in the alarm journal (the feedback
+database), pending until a retrain consumes it: the server starts `sftops retrain --alarm ID`
+as a separate process (it never retrains in its own), or, while the cooldown holds, records
+the suppression on the event instead; `sftops retrain` from cron sees pending alarms too.
+
+A monitor failure (a reference that does not fit the model, a detector raising, the journal
+database down) never fails a prediction: it is counted (sftops_drift_errors_total), logged
+once, and shown on /v1/drift. /v1/drift reads a status snapshot refreshed off the request
+path, so polling it opens no database connection per request.
 """
 
 from __future__ import annotations
@@ -17,20 +24,70 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from typing import Any, Generic, TypeVar
+
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from threadpoolctl import threadpool_limits
 
 from sftops.bundle import BundleManifest
-from sftops.config import DriftConfig
+from sftops.config import DriftConfig, ServeConfig
 from sftops.drift import DriftMonitor, DriftReport, Observations, ReferenceProfile
 from sftops.drift.reference import DriftReference
 from sftops.exceptions import RegistryError, ServingError
-from sftops.retraining import retrain_status, save_drift_status, spawn_retrain
+from sftops.retraining import (
+    Alarm,
+    AlarmJournal,
+    cooldown_left,
+    load_state,
+    retrain_status,
+    save_drift_status,
+    spawn_retrain,
+)
 
-from .schemas import DriftCheck, DriftResponse, RetrainStatus
+from .schemas import AlarmInfo, DriftCheck, DriftResponse, RetrainStatus
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+STATUS_TTL_S = 2.0  # /v1/drift shows the retrain and alarm status as of at most this long ago
+
+
+class Refreshed(Generic[T]):
+    """A value computed off the request path: `get` answers the last one and, once it is `ttl_s` old,
+    starts one refresh in a thread; only the very first `get` waits (at most `wait_s`) for a value."""
+
+    def __init__(self, compute: Callable[[], T], ttl_s: float) -> None:
+        self._compute = compute
+        self._ttl = ttl_s
+        self._value: T | None = None
+        self._at = -math.inf
+        self._busy = False
+        self._lock = threading.Lock()
+        self._first = threading.Event()
+
+    def get(self, wait_s: float = 5.0) -> T | None:
+        with self._lock:
+            start = not self._busy and time.monotonic() - self._at >= self._ttl
+            self._busy |= start
+        if start:
+            threading.Thread(target=self._background, name="drift-status-refresh", daemon=True).start()
+        self._first.wait(wait_s)
+        return self._value
+
+    def refresh(self) -> T:
+        """Compute now, in this thread (`compute` must not raise)."""
+        value = self._compute()
+        with self._lock:
+            self._value, self._at = value, time.monotonic()
+        self._first.set()
+        return value
+
+    def _background(self) -> None:
+        try:
+            self.refresh()
+        finally:
+            with self._lock:
+                self._busy = False
 
 
 class ObservedPrediction(Protocol):
@@ -53,11 +110,21 @@ class ServingMonitor:
         project_dir: str | Path = ".",
         params_file: str | Path | None = None,
         on_alarm: Callable[[DriftReport], None] | None = None,
+        alarm_db: str | Path | None = None,
     ) -> None:
+        """`alarm_db`: where the alarm journal lives (the feedback database; default serve.feedback_db's default in
+        `project_dir`). `on_alarm` replaces starting a retrain (the alarm is journaled either way)."""
         self.cfg = cfg
         self.state_dir = Path(project_dir) / cfg.retrain.state_dir
         self.params_file = Path(params_file) if params_file else None
-        self._on_alarm = on_alarm or self._start_retrain
+        self.alarm_db = alarm_db if alarm_db is not None else Path(project_dir) / ServeConfig().feedback_db
+        self._on_alarm = on_alarm
+        self._journal: AlarmJournal | None = None
+        self._journal_lock = threading.Lock()
+        self._error: str | None = None
+        self._error_count = 0
+        self._logged: set[tuple[str, str]] = set()
+        self._status = Refreshed(self._snapshot, STATUS_TTL_S)
         self._monitor: DriftMonitor | None = None
         self._labels: list[str] = []
         self._version: str | None = None
@@ -74,10 +141,18 @@ class ServingMonitor:
         self.window = Gauge("sftops_drift_window_size", "Texts in the drift window", registry=registry)
         self.checks = Counter("sftops_drift_checks_total", "Drift evaluations run", registry=registry)
         self.alarms = Counter("sftops_drift_alarms_total", "Drift evaluations that alarmed", registry=registry)
+        self.errors = Counter("sftops_drift_errors_total", "Drift monitor failures (none fails a prediction), by stage",
+                              ["stage"], registry=registry)
 
     def set_reference(self, profile: ReferenceProfile, labels: Sequence[str], version: str) -> None:
         """Start a fresh window against a (new) model's reference; call on load and on every hot swap."""
         if not self.cfg.enabled:
+            return
+        if profile.num_labels != len(labels):
+            detail = (f"version {version} is not monitored: its drift reference was built for {profile.num_labels} labels, "
+                      f"the model has {len(labels)}; re-export the model")
+            self._failed("reference", ValueError(detail))
+            self.clear_reference(version, detail)
             return
         with self._lock:
             self._monitor = DriftMonitor(profile, self.cfg)
@@ -116,7 +191,12 @@ class ServingMonitor:
         monitor = self._monitor
         if monitor is None or len(batch) == 0:
             return
-        if monitor.observe(batch):
+        try:
+            due = monitor.observe(batch)
+        except Exception as exc:  # a prediction never fails because of the monitor
+            self._failed("observe", exc)
+            return
+        if due:
             self._due.set()
 
     def observe_predictions(self, predictions: Sequence[ObservedPrediction], version: str | None = None) -> None:
@@ -129,28 +209,44 @@ class ServingMonitor:
             return
         if version is not None and version != self._version:
             return
-        self.observe(Observations(
-            embeddings=np.stack([p.embedding for p in predictions]),
-            probs=np.array([[p.probabilities[name] for name in self._labels] for p in predictions]),
-            n_tokens=np.array([p.n_tokens for p in predictions]),
-            n_unknown=np.array([p.n_unknown for p in predictions]),
-        ))
+        try:
+            batch = Observations(
+                embeddings=np.stack([p.embedding for p in predictions]),
+                probs=np.array([[p.probabilities[name] for name in self._labels] for p in predictions]),
+                n_tokens=np.array([p.n_tokens for p in predictions]),
+                n_unknown=np.array([p.n_unknown for p in predictions]),
+            )
+        except Exception as exc:  # e.g. labels the reference does not know: the prediction is still answered
+            self._failed("observe", exc)
+            return
+        self.observe(batch)
 
     def check_now(self) -> DriftReport | None:
-        """Evaluate synchronously (tests, admin); the background thread calls the same."""
+        """Evaluate synchronously (tests, admin); the background thread calls the same.
+
+        None when nothing is monitored, or when the check failed (counted, shown in `status`)."""
         monitor = self._monitor
         if monitor is None:
             return None
-        with threadpool_limits(1):  # one core for the detectors' BLAS; the batch workers keep the rest
-            report = monitor.evaluate()
+        try:
+            with threadpool_limits(1):  # one core for the detectors' BLAS; the batch workers keep the rest
+                report = monitor.evaluate()
+        except Exception as exc:
+            self._failed("check", exc)
+            return None
         if monitor is not self._monitor:  # a hot swap happened meanwhile: this report is about the old model
             return report
         self._publish(report)
+        self._status.refresh()  # this thread is off the request path: show the new alarm state at once
         return report
 
     def status(self) -> DriftResponse:
-        """The body of GET /v1/drift: the last report, the model version it concerns, and the retrain status."""
+        """The body of GET /v1/drift: the last report, the model version it concerns, alarms, errors, the retrain.
+
+        The retrain and alarm parts come from a snapshot at most STATUS_TTL_S old (refreshed off this call)."""
         monitor, last = self._monitor, self._last
+        snap = self._status.get() or {"retrain": {"running": None, "lock_error": "retrain status not read yet"},
+                                      "pending_alarms": None, "last_alarm": None}
         return DriftResponse(
             enabled=self.cfg.enabled,
             model_version=self._version,
@@ -160,8 +256,46 @@ class ServingMonitor:
             window=monitor.window_size if monitor else 0,
             observed=monitor.observed_total if monitor else 0,
             report=DriftCheck.model_validate(last.to_dict()) if last else None,
-            retrain=RetrainStatus.model_validate(retrain_status(self.state_dir, self.cfg.retrain.expanded_lock_url())),
+            retrain=RetrainStatus.model_validate(snap["retrain"]),
+            pending_alarms=snap["pending_alarms"],
+            last_alarm=AlarmInfo.model_validate(snap["last_alarm"]) if snap["last_alarm"] else None,
+            errors=self._error_count,
+            last_error=self._error,
         )
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The slow parts of `status`: the retrain state file, the lock probe, the alarm journal (never raises)."""
+        try:
+            retrain = retrain_status(self.state_dir, self.cfg.retrain.expanded_lock_url())
+        except Exception as exc:  # e.g. an unset ${VAR} in the lock URL: unknown, not a 500
+            retrain = {"running": None, "lock_error": f"retrain status unknown: {type(exc).__name__}: {exc}"}
+        pending = last = None
+        try:
+            journal = self._open_journal()
+            pending, newest = journal.pending_count(), journal.last()
+            last = newest.summary() if newest else None
+        except Exception as exc:
+            self._failed("journal", exc)
+        return {"retrain": retrain, "pending_alarms": pending, "last_alarm": last}
+
+    def _open_journal(self) -> AlarmJournal:
+        with self._journal_lock:
+            if self._journal is None:
+                self._journal = AlarmJournal(self.alarm_db)
+            return self._journal
+
+    def _failed(self, stage: str, exc: BaseException) -> None:
+        """Count a monitor failure, keep it for /v1/drift, and log it the first time it happens (not per batch)."""
+        self.errors.labels(stage=stage).inc()
+        message = f"{stage}: {type(exc).__name__}: {exc}"
+        with self._lock:
+            self._error_count += 1
+            self._error = message
+            first = (stage, type(exc).__name__) not in self._logged
+            self._logged.add((stage, type(exc).__name__))
+        if first:
+            log.error("drift monitor %s failed; predictions are unaffected (counted in sftops_drift_errors_total, "
+                      "shown on /v1/drift, logged once): %s", stage, message, exc_info=exc)
 
     def close(self) -> None:
         """Stop the background checks (a retrain already started keeps running on its own)."""
@@ -169,6 +303,10 @@ class ServingMonitor:
         self._due.set()
         if self._worker is not None:
             self._worker.join(timeout=10)
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
 
     def _loop(self) -> None:
         last = -math.inf
@@ -181,8 +319,8 @@ class ServingMonitor:
             last = time.monotonic()
             try:
                 self.check_now()
-            except Exception:  # the monitor must never take the server down
-                log.exception("drift check failed")
+            except Exception as exc:  # the monitor must never take the server down
+                self._failed("check", exc)
 
     def _publish(self, report: DriftReport) -> None:
         self._last = report
@@ -195,7 +333,7 @@ class ServingMonitor:
         if report.state == "warming_up":
             return
         payload = report.to_dict() | {"model_version": self._version}
-        try:
+        try:  # the last report, for display; alarms live in the journal
             save_drift_status(self.state_dir, payload)
         except OSError as exc:
             log.warning("could not save the drift status to %s: %s", self.state_dir, exc)
@@ -203,31 +341,54 @@ class ServingMonitor:
             self.alarms.inc()
             failing = [r.name for r in report.detectors if r.alarm]
             log.warning("drift alarm on version %s: %s", self._version, ", ".join(failing))
-            self._on_alarm(report)
+            try:
+                self._raise_alarm(report, payload)
+            except Exception as exc:
+                self._failed("alarm", exc)
 
-    def start_retrain(self, reason: str, *, force: bool = False, context: dict | None = None) -> subprocess.Popen[bytes]:
-        """`sftops retrain --reason REASON` in its own process (its lock and cooldown decide); ServingError if it cannot start."""
+    def _raise_alarm(self, report: DriftReport, payload: dict[str, Any]) -> Alarm:
+        """Journal the alarm, then start a retrain for it, or record why not (the cooldown) on the event."""
+        why_not = self._suppression()
+        alarm = self._open_journal().record(payload, model_version=self._version,
+                                            status="suppressed" if why_not else "pending", decided_by=why_not)
+        if why_not:
+            log.warning("drift alarm %d suppressed: %s", alarm.id, why_not)
+        if self._on_alarm is not None:
+            self._on_alarm(report)
+        elif alarm.status == "pending" and self.params_file is not None:
+            try:
+                self.start_retrain("drift", alarms=[alarm.id])
+            except ServingError as exc:  # e.g. this replica's retrain still runs: the next retrain consumes it
+                log.warning("drift alarm %d stays pending: %s", alarm.id, exc)
+        return alarm
+
+    def _suppression(self) -> str | None:
+        """Why an alarm now must not start a retrain (recorded on it), or None."""
+        cfg = self.cfg.retrain
+        if not cfg.on_drift:
+            return "drift.retrain.on_drift is off"
+        state = load_state(self.state_dir)
+        left = cooldown_left(cfg, state, time.time())
+        if left > 0:
+            return (f"cooldown: the last retrain attempt started {time.time() - (state.started_at or 0):.0f}s ago "
+                    f"(drift.retrain.cooldown_s={cfg.cooldown_s:g}, {left:.0f}s left)")
+        return None
+
+    def start_retrain(self, reason: str, *, force: bool = False, context: dict | None = None,
+                      alarms: Sequence[int] = ()) -> subprocess.Popen[bytes]:
+        """`sftops retrain --reason REASON [--alarm ID]` in its own process (its lock and cooldown decide);
+        ServingError if it cannot start. The child does not inherit the server's private MLflow client settings."""
         if self.params_file is None:
             raise ServingError("retraining is not wired to this server: start it with `sftops serve --params params.yaml` in the project")
         if self._retrain_proc is not None and self._retrain_proc.poll() is None:
             raise ServingError(f"a retrain started by this server is still running (pid {self._retrain_proc.pid})")
         self._retrain_proc = spawn_retrain(self.params_file, reason=reason, context=context, force=force,
-                                           log_file=self.retrain_log)
-        log.warning("started `sftops retrain --reason %s%s` (pid %d)", reason, " --force" if force else "", self._retrain_proc.pid)
+                                           log_file=self.retrain_log, alarms=alarms)
+        flags = "".join(f" --alarm {a}" for a in alarms) + (" --force" if force else "")
+        log.warning("started `sftops retrain --reason %s%s` (pid %d)", reason, flags, self._retrain_proc.pid)
         return self._retrain_proc
 
     @property
     def retrain_log(self) -> Path:
         """Where retrains started by this server write their output."""
         return self.state_dir / "retrain-spawn.log"
-
-    def _start_retrain(self, report: DriftReport) -> None:
-        """Default alarm action: a drift retrain, unless drift.retrain.on_drift is off or one is running already."""
-        if not self.cfg.retrain.on_drift or self.params_file is None:
-            return
-        context = {"model_version": self._version, "window_size": report.window_size,
-                   "failing": [r.name for r in report.detectors if r.alarm]}
-        try:
-            self.start_retrain("drift", context=context)
-        except ServingError:
-            return  # this replica already started one that is still running

@@ -169,8 +169,23 @@ class RetrainStatus(BaseModel):
     run_id: str | None = Field(None, description="the retrain's MLflow run")
     model_version: str | None = Field(None, description="the version the retrain registered")
     decision: str | None = Field(None, description="the promotion gate's decision on that version")
-    running: bool = False
+    running: bool | None = Field(False, description="a retrain holds the lock now; null: unknown (see lock_error)")
     holder: str | None = Field(None, description="who holds the retrain lock, while one runs")
+    lock_error: str | None = Field(None, description="why the lock could not be probed (its database is down)")
+
+
+class AlarmInfo(BaseModel):
+    """A drift alarm event from the journal, and what became of it."""
+
+    id: int
+    created_at: float = Field(description="unix time")
+    model_version: str | None
+    status: Literal["pending", "consumed", "suppressed"] = Field(
+        description="pending until a retrain consumes it; suppressed by the cooldown (or drift.retrain.on_drift off)")
+    decided_at: float | None = None
+    decided_by: str | None = Field(None, description="the retrain that consumed it, or why it was suppressed")
+    run_id: str | None = Field(None, description="the consuming retrain's MLflow run")
+    failing: list[str] = Field(default_factory=list, description="the detectors that alarmed")
 
 
 class DriftResponse(BaseModel):
@@ -185,3 +200,7 @@ class DriftResponse(BaseModel):
     observed: int = Field(description="texts observed since this version was loaded")
     report: DriftCheck | None = Field(None, description="the last check; null before the first one")
     retrain: RetrainStatus
+    pending_alarms: int | None = Field(None, description="drift alarms no retrain consumed yet; null: journal unreadable")
+    last_alarm: AlarmInfo | None = Field(None, description="the newest drift alarm event, whatever became of it")
+    errors: int = Field(0, description="monitor failures since start (none fails a prediction; sftops_drift_errors_total)")
+    last_error: str | None = Field(None, description="the last monitor failure")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from prometheus_client import CollectorRegistry
 
-from serving.monitor import ServingMonitor
+from serving.monitor import STATUS_TTL_S, ServingMonitor
 from sftops.config import DriftConfig
 from sftops.drift import Observations, ReferenceProfile
+from sftops.testing.retrain_project import wait_for
 
 LABELS = ["negative", "neutral", "positive"]
 CFG = DriftConfig(window=150, check_every=50, min_samples=100, p_value=0.05, mmd_permutations=199, min_check_interval_s=0)
@@ -131,3 +134,188 @@ def test_checks_that_fall_due_quickly_coalesce_to_one_per_interval(tmp_path: Pat
         assert _gauge(registry, "sftops_drift_checks_total") == 2  # the six became one check
     finally:
         monitor.close()
+
+
+# --- alarms are events: journaled, consumed by a retrain, suppressed by the cooldown ---------------------------
+
+
+def _project_monitor(tmp_path: Path, *, params_file: Path | None, seed: int) -> tuple[ServingMonitor, np.random.Generator]:
+    """A monitor in a retrain project (its drift.retrain settings), journaling alarms in the project's feedback db."""
+    from sftops.config import load_params
+
+    retrain_cfg = load_params(tmp_path / "params.yaml").drift.retrain
+    rng = np.random.default_rng(seed)
+    cfg = CFG.model_copy(update={"retrain": retrain_cfg, "check_every": 100_000})  # checks only when the test says
+    monitor = ServingMonitor(cfg, registry=CollectorRegistry(), project_dir=tmp_path, params_file=params_file)
+    monitor.set_reference(_profile(rng), LABELS, version="3")
+    return monitor, rng
+
+
+def _alarm_then_quiet(monitor: ServingMonitor, rng: np.random.Generator) -> None:
+    monitor.observe(_batch(rng, 150, shift=1.0))
+    assert monitor.check_now().alarm
+    monitor.observe(_batch(rng, 150))  # traffic back to normal: the whole window is in-distribution again
+    assert monitor.check_now().state == "ok"
+
+
+def test_a_quiet_check_after_an_alarm_cannot_cancel_the_retrain_the_server_started(tmp_path: Path) -> None:
+    from sftops.retraining import AlarmJournal, load_state
+    from sftops.testing.retrain_project import make_retrain_project, retrain_runs
+
+    params_file = make_retrain_project(tmp_path, min_feedback=None)  # only the drift alarm can trigger
+    monitor, rng = _project_monitor(tmp_path, params_file=params_file, seed=5)
+    try:
+        _alarm_then_quiet(monitor, rng)  # the quiet check lands before the spawned retrain has even imported sftops
+        assert json.loads((tmp_path / "retrain/drift_status.json").read_text())["alarm"] is False
+        proc = monitor._retrain_proc  # noqa: SLF001 - the `sftops retrain --alarm 1` it started
+        assert proc is not None and proc.args[-2:] == ["--alarm", "1"]
+        assert proc.wait(timeout=180) == 0, monitor.retrain_log.read_text()
+        state = load_state(tmp_path / "retrain")
+        assert (state.status, state.reason) == ("promoted", "drift"), monitor.retrain_log.read_text()
+        (run,) = retrain_runs()
+        assert run.data.tags["sftops.retrain.alarms"] == "1" and run.data.tags["sftops.retrain.triggers"] == "drift"
+        journal = AlarmJournal(tmp_path / "feedback/feedback.db")
+        alarm = journal.get(1)
+        assert (alarm.status, alarm.run_id, alarm.model_version) == ("consumed", run.info.run_id, "3")
+        assert alarm.decided_by.startswith(f"retrain pid {proc.pid} on ")
+        journal.close()
+        time.sleep(STATUS_TTL_S)
+        monitor.status()  # starts the refresh of the status snapshot; the next call shows it
+        wait_for(lambda: monitor.status().last_alarm.status == "consumed", timeout=10)
+        status = monitor.status()
+        assert (status.pending_alarms, status.last_alarm.id, status.last_alarm.run_id) == (0, 1, run.info.run_id)
+        assert status.last_alarm.failing and status.retrain.status == "promoted"
+    finally:
+        monitor.close()
+
+
+def test_while_the_cooldown_holds_an_alarm_is_suppressed_on_its_event_and_no_retrain_starts(tmp_path: Path) -> None:
+    from sftops.retraining import AlarmJournal, RetrainState, save_state
+    from sftops.testing.retrain_project import make_retrain_project
+
+    params_file = make_retrain_project(tmp_path, min_feedback=None)  # drift.retrain.cooldown_s: 3600
+    started = time.time() - 60
+    save_state(tmp_path / "retrain", RetrainState(status="promoted", started_at=started, finished_at=started + 30,
+                                                  last_success_at=started + 30))
+    monitor, rng = _project_monitor(tmp_path, params_file=params_file, seed=6)
+    try:
+        for _ in range(2):  # alarm after alarm: no process is started for either
+            monitor.observe(_batch(rng, 150, shift=1.0))
+            assert monitor.check_now().alarm
+        assert monitor._retrain_proc is None and not monitor.retrain_log.exists()  # noqa: SLF001
+        journal = AlarmJournal(tmp_path / "feedback/feedback.db")
+        alarms = [journal.get(1), journal.get(2)]
+        assert journal.pending() == [] and [a.status for a in alarms] == ["suppressed", "suppressed"]
+        for alarm in alarms:
+            assert alarm.decided_by.startswith("cooldown: the last retrain attempt started 6")  # ~60 s ago
+            assert "drift.retrain.cooldown_s=3600" in alarm.decided_by and alarm.decided_at >= alarm.created_at
+        journal.close()
+        status = monitor.status()
+        assert (status.pending_alarms, status.last_alarm.id, status.last_alarm.status) == (0, 2, "suppressed")
+    finally:
+        monitor.close()
+
+
+def test_cron_retrain_consumes_the_pending_alarm_of_a_server_that_cannot_retrain_itself(tmp_path: Path) -> None:
+    from sftops.config import load_params
+    from sftops.retraining import AlarmJournal, retrain
+    from sftops.testing.retrain_project import make_retrain_project, retrain_runs
+
+    params_file = make_retrain_project(tmp_path, min_feedback=None)
+    monitor, rng = _project_monitor(tmp_path, params_file=None, seed=5)  # a server without --params
+    try:
+        _alarm_then_quiet(monitor, rng)
+        assert monitor.status().pending_alarms == 1
+    finally:
+        monitor.close()
+    result = retrain(load_params(params_file), project_dir=tmp_path)  # `sftops retrain` from cron: no --alarm
+    assert result.status == "promoted" and [t.reason for t in result.triggers] == ["drift"], result.message
+    assert result.triggers[0].detail["alarms"] == [1] and result.triggers[0].detail["model_version"] == "3"
+    (run,) = retrain_runs()
+    journal = AlarmJournal(tmp_path / "feedback/feedback.db")
+    assert (journal.get(1).status, journal.get(1).run_id) == ("consumed", run.info.run_id)
+    journal.close()
+    again = retrain(load_params(params_file), project_dir=tmp_path)
+    assert again.status == "skipped"  # consumed: the alarm fires once
+
+
+# --- failures stay in the monitor -------------------------------------------------------------------------------
+
+
+def test_monitor_errors_never_fail_a_prediction_are_counted_logged_once_and_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(7)
+    registry = CollectorRegistry()
+    cfg = CFG.model_copy(update={"check_every": 100_000})
+    monitor = ServingMonitor(cfg, registry=registry, project_dir=tmp_path, on_alarm=lambda r: None)
+    monitor.set_reference(_profile(rng), LABELS, version="1")
+    good = _batch(rng, 10)
+    wide = Observations(rng.normal(size=(10, 16)), good.probs, good.n_tokens, good.n_unknown)  # another embedding width
+    with caplog.at_level(logging.ERROR, logger="serving.monitor"):
+        for _ in range(5):
+            monitor.observe(wide)  # raised ValueError into the request before
+        strange = [SimpleNamespace(probabilities={"joy": 1.0}, embedding=np.zeros(8, np.float32), n_tokens=3, n_unknown=0)]
+        monitor.observe_predictions(strange)  # a label the reference does not know
+    assert _gauge(registry, "sftops_drift_errors_total", stage="observe") == 6
+    assert len([r for r in caplog.records if "drift monitor observe failed" in r.getMessage()]) == 2  # once per kind
+    status = monitor.status()
+    assert status.errors == 6 and status.last_error == "observe: KeyError: 'negative'" and status.observed == 0
+
+    import sftops.drift._monitor as drift_monitor
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise FloatingPointError("MMD kernel overflow")
+
+    monkeypatch.setattr(drift_monitor, "mmd_test", broken)  # a detector raising
+    monitor.observe(_batch(rng, 150))
+    assert monitor.check_now() is None
+    assert _gauge(registry, "sftops_drift_errors_total", stage="check") == 1
+    assert monitor.status().last_error == "check: FloatingPointError: MMD kernel overflow"
+
+    monitor.set_reference(_profile(rng), [*LABELS, "mixed"], version="2")  # a reference built for 3 labels, model has 4
+    status = monitor.status()
+    assert (status.monitoring, status.model_version) == (False, "2")
+    assert "drift reference was built for 3 labels, the model has 4" in status.detail
+    monitor.observe(_batch(rng, 10))  # nothing monitored: nothing to fail
+    assert _gauge(registry, "sftops_drift_errors_total", stage="reference") == 1
+    monitor.close()
+
+
+def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_off_the_request_path(tmp_path: Path) -> None:
+    import asyncio
+
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from serving.app import create_app
+    from serving.model_store import ModelStore
+    from serving.settings import load_settings
+    from sftops.config import ServeConfig
+    from sftops.testing.onnx_fakes import make_mean_id_bundle
+    from sftops.testing.servers import free_port
+
+    dead = f"postgresql://sftops:hunter2@127.0.0.1:{free_port()}/locks"  # nothing listens there
+    cfg = CFG.model_copy(update={"retrain": CFG.retrain.model_copy(update={"lock_url": dead})})
+    store = ModelStore.from_folder(make_mean_id_bundle(tmp_path / "b"), device="cpu")
+    store.load_initial()
+    serve = load_settings(ServeConfig(), feedback_db=str(tmp_path / "fb.db"), max_wait_ms=1)
+    app = create_app(serve, store, drift_config=cfg, project_dir=tmp_path)
+    monitor = app.state.serving.monitor
+    computed = []
+    original = monitor._status._compute  # noqa: SLF001 - count how often the slow status is computed
+    monitor._status._compute = lambda: computed.append(1) or original()  # noqa: SLF001
+
+    async def scenario() -> list[httpx.Response]:
+        async with LifespanManager(app) as manager:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
+                return [await client.get("/v1/drift") for _ in range(30)]
+
+    started = time.monotonic()
+    answers = asyncio.run(scenario())
+    elapsed = time.monotonic() - started
+    assert [r.status_code for r in answers] == [200] * 30
+    retrain = answers[-1].json()["retrain"]
+    assert retrain["running"] is None and "cannot reach the retrain lock database" in retrain["lock_error"]
+    assert "hunter2" not in answers[-1].text
+    assert len(computed) <= 1 + elapsed / STATUS_TTL_S + 1  # not once per request
