@@ -130,6 +130,8 @@ def create_app(
         monitor.use_bundle(loaded.bundle_dir, loaded.runtime.variant, loaded.runtime.labels, loaded.info.version)
 
     store.on_swap = on_swap
+    store.on_load_failure = lambda _version, _reason: metrics.load_failures.inc()
+    store.retry_base_s, store.retry_max_s = settings.poll_interval_s, settings.load_retry_max_s
     if store.ready:
         on_swap(store.current)
     batcher: Batcher = Batcher(

@@ -9,7 +9,7 @@ a GPU really works, CPU otherwise.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -122,18 +122,7 @@ class ClassifierRuntime:
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
         results: list[Prediction | None] = [None] * len(texts)
-        for bucket in plan_buckets(lengths):
-            width = max(lengths[i] for i in bucket)
-            ids = np.full((len(bucket), width), self._pad_id, dtype=np.int64)
-            mask = np.zeros((len(bucket), width), dtype=np.int64)
-            types = np.zeros((len(bucket), width), dtype=np.int64)
-            for row, i in enumerate(bucket):
-                enc = encodings[i]
-                ids[row, : lengths[i]] = enc.ids
-                mask[row, : lengths[i]] = 1
-                types[row, : lengths[i]] = enc.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            outputs = self._run({name: feed[name].astype(dtype, copy=False) for name, dtype in self._inputs.items()})
+        for bucket, outputs in self._forward(encodings, lengths):
             probs = softmax(outputs["logits"].astype(np.float32))
             embedding = outputs.get("embedding")
             for row, i in enumerate(bucket):
@@ -149,6 +138,28 @@ class ClassifierRuntime:
                 )
         return [r for r in results if r is not None]
 
+    def _forward(self, encodings: list, lengths: list[int]) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+        """Run the model on each length bucket: (the bucket's text indices, its outputs); logits checked for shape."""
+        for bucket in plan_buckets(lengths):
+            width = max(lengths[i] for i in bucket)
+            ids = np.full((len(bucket), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(bucket), width), dtype=np.int64)
+            types = np.zeros((len(bucket), width), dtype=np.int64)
+            for row, i in enumerate(bucket):
+                enc = encodings[i]
+                ids[row, : lengths[i]] = enc.ids
+                mask[row, : lengths[i]] = 1
+                types[row, : lengths[i]] = enc.type_ids
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+            outputs = self._run({name: feed[name].astype(dtype, copy=False) for name, dtype in self._inputs.items()})
+            shape = tuple(outputs["logits"].shape)
+            if shape != (len(bucket), len(self.labels)):
+                raise ServingError(
+                    f"the model answered logits of shape {shape} for {len(bucket)} texts, but the label map has "
+                    f"{len(self.labels)} labels; re-export the bundle"
+                )
+            yield bucket, outputs
+
     def _run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.device == "cuda":  # inputs copied once, outputs left on the GPU until read back
             binding = self.session.io_binding()
@@ -161,8 +172,15 @@ class ClassifierRuntime:
         return dict(zip(self._outputs, self.session.run(self._outputs, feed)))
 
     def warmup(self) -> None:
-        """Run a few shapes once so the first real request does not pay for graph setup."""
-        self.predict(_WARMUP_TEXTS)
+        """Run fixed texts once, so the first request pays no graph setup, and check the answers are sane.
+
+        One logit per label and every output finite, else a ServingError: a version failing here is never swapped in.
+        """
+        encodings = self._tokenizer.encode_batch(_WARMUP_TEXTS)
+        for _, outputs in self._forward(encodings, [len(e.ids) for e in encodings]):
+            for name, array in outputs.items():
+                if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+                    raise ServingError(f"warm-up: the model's {name!r} output is not finite (NaN or inf); re-export the bundle")
 
 
 def make_session(path: str | Path, device: Device, intra_op_threads: int = 0) -> ort.InferenceSession:
@@ -217,6 +235,9 @@ def _try_device(
                 log.warning("%s", exc)
                 return None
             raise
-        tokenizer = Tokenizer.from_file(str(bundle_dir / manifest.tokenizer_file))
+        try:
+            tokenizer = Tokenizer.from_file(str(bundle_dir / manifest.tokenizer_file))
+        except Exception as exc:  # the tokenizers library raises plain Exception for unreadable or malformed files
+            raise ServingError(f"{bundle_dir / manifest.tokenizer_file}: cannot load the tokenizer ({exc}); re-export the bundle") from None
         return ClassifierRuntime(session, tokenizer, manifest.labels, manifest.max_length, variant=name)
     return None

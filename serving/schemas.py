@@ -73,7 +73,8 @@ class HealthResponse(BaseModel):
     status: Literal["ok", "degraded", "loading"]
     model: str | None = None
     version: str | None = None
-    detail: str | None = Field(None, description="why the server is degraded (e.g. serving a cached model)")
+    detail: str | None = Field(
+        None, description="why the server is degraded (serving a cached model, a new version that failed to load)")
     registry_error: str | None = Field(None, description="the last failed registry check, if the last one failed")
     queue_depth: int
 

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(req
 async def reload(state: StateDep) -> ReloadResponse:
     """Check the registry now; load, warm up and swap in a new version if the alias moved."""
     try:
-        swapped = await run_in_threadpool(state.store.check)
+        swapped = await run_in_threadpool(lambda: state.store.check(force=True))  # an admin asks: skip any backoff
     except (RegistryError, ServingError) as exc:
         raise HTTPException(502, f"reload failed, still serving the previous version: {scrub(str(exc))}") from None
     return ReloadResponse(swapped=swapped, version=state.store.current.info.version)

@@ -26,15 +26,16 @@ async def model_info(state: StateDep) -> ModelResponse:
 
 @router.get("/health", response_model=HealthResponse)
 async def health(state: StateDep) -> HealthResponse:
-    """Liveness: always 200 while the process runs; says whether it serves a cached model."""
+    """Liveness: always 200 while the process runs; `degraded` when it serves a cached model or a new version failed to load."""
     store = state.store
     last_error = scrub(store.last_error) if store.last_error else None  # errors may quote the tracking URI
     if not store.ready:
         return HealthResponse(status="loading", detail=last_error, queue_depth=state.batcher.depth)
     info = store.current.info
+    problems = store.problems  # a cached model at start, a new version that failed to load
     return HealthResponse(
-        status="degraded" if store.degraded else "ok", model=info.name, version=info.version,
-        detail=scrub(store.degraded) if store.degraded else None, registry_error=last_error, queue_depth=state.batcher.depth,
+        status="degraded" if problems else "ok", model=info.name, version=info.version,
+        detail=scrub(problems) if problems else None, registry_error=last_error, queue_depth=state.batcher.depth,
     )
 
 
