@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
 from ._base import Section
+
+log = logging.getLogger(__name__)
 
 
 class SplitFractions(Section):
@@ -79,11 +82,13 @@ class DataConfig(Section):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_seed(cls, values: Any) -> Any:
+    def _seed_is_deprecated(cls, values: Any) -> Any:
+        """`data.seed` chose yesterday's shuffled split; it is accepted (existing params files keep working), warned about, and ignored."""
         if isinstance(values, dict) and "seed" in values:
-            raise ValueError(
-                "data.seed is gone: each example's split is now a hash of its text; remove data.seed "
-                "(set data.split_salt instead to re-split, which moves every row)"
+            values = {k: v for k, v in values.items() if k != "seed"}
+            log.warning(
+                "data.seed no longer affects the split (each example's split is a salted hash of its text, "
+                "data.split_salt) and is ignored: remove it from params.yaml. This project re-splits once."
             )
         return values
 

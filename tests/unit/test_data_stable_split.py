@@ -147,6 +147,9 @@ def test_a_tiny_label_still_reaches_every_split_deterministically(tmp_path: Path
         prepare(_cfg(tmp_path), tmp_path / "c")
 
 
-def test_data_seed_is_refused_with_what_to_do() -> None:
-    with pytest.raises(ValueError, match="data.seed is gone.*split_salt"):
-        DataConfig(seed=42)
+def test_data_seed_of_old_params_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """An existing params.yaml with data.seed still parses (the project re-splits once) and says what to do."""
+    with caplog.at_level("WARNING"):
+        cfg = DataConfig(seed=42)
+    assert cfg == DataConfig()
+    assert "data.seed no longer affects the split" in caplog.text and "remove it" in caplog.text
