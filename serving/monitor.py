@@ -39,7 +39,9 @@ from sftops.retraining import (
     Alarm,
     AlarmJournal,
     cooldown_left,
+    is_locked,
     load_state,
+    lock_target,
     retrain_status,
     save_drift_status,
     spawn_retrain,
@@ -372,6 +374,11 @@ class ServingMonitor:
         if left > 0:
             return (f"cooldown: the last retrain attempt started {time.time() - (state.started_at or 0):.0f}s ago "
                     f"(drift.retrain.cooldown_s={cfg.cooldown_s:g}, {left:.0f}s left)")
+        try:  # a retrain holding the lock consumed the alarms pending when it started; it covers this one
+            if is_locked(lock_target(self.state_dir, cfg.expanded_lock_url())):
+                return "a retrain is running (it holds the retrain lock)"
+        except Exception as exc:  # the lock database is down: keep the alarm pending for the next retrain
+            self._failed("alarm", exc)
         return None
 
     def start_retrain(self, reason: str, *, force: bool = False, context: dict | None = None,

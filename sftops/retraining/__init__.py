@@ -3,7 +3,7 @@
 from ._alarms import Alarm, AlarmJournal, AlarmJournalError, open_journal
 from ._background import child_env, set_private_env, spawn_retrain
 from ._feedback import MergedFeedback, count_new_feedback, merge_feedback
-from ._lock import RetrainBusy, RetrainLock, holder, is_locked
+from ._lock import RetrainBusy, RetrainLock, holder, is_locked, lock_target
 from ._run import RetrainLockLost, RetrainResult, retrain
 from ._state import RetrainState, load_drift_status, load_state, save_drift_status, save_state
 from ._status import retrain_status
@@ -28,6 +28,7 @@ __all__ = [
     "is_locked",
     "load_drift_status",
     "load_state",
+    "lock_target",
     "merge_feedback",
     "open_journal",
     "retrain",

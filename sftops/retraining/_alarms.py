@@ -152,6 +152,21 @@ class AlarmJournal:
         except SQLAlchemyError as exc:
             raise self._error("update", exc) from None
 
+    def consume_pending(self, *, by: str, now: float | None = None) -> list[Alarm]:
+        """Mark every alarm pending now as consumed by `by` (a retrain, under its lock); returns them, oldest first.
+
+        One statement: an alarm recorded since the retrain last looked is taken too, none is taken twice."""
+        stmt = (
+            sa.update(_table).where(_table.c.status == "pending")
+            .values(status="consumed", decided_at=time.time() if now is None else now, decided_by=by)
+            .returning(*_table.c)
+        )
+        try:
+            with self._engine.begin() as conn:
+                return sorted((_row(r) for r in conn.execute(stmt).all()), key=lambda a: a.id)
+        except SQLAlchemyError as exc:
+            raise self._error("update", exc) from None
+
     def consume(self, ids: Sequence[int], *, by: str, now: float | None = None) -> list[int]:
         """Mark these alarms consumed by `by` (a retrain); returns those that were still pending, so now ours."""
         return self._decide(ids, "consumed", by, now)

@@ -145,12 +145,11 @@ def _retrain(
             fired, new_feedback, pending = _triggers_now(params, project_dir, state, time.time(), journal)
             if not fired:
                 return RetrainResult("skipped", [], f"a concurrent retrain already handled the trigger{_carried(journal, alarm_ids)}")
-        consumed: list[Alarm] = []
-        if journal is not None and pending:
-            mine = set(journal.consume([a.id for a in pending], by=_whoami()))
-            consumed = [a for a in pending if a.id in mine]
+        # every alarm pending now, also one recorded since we looked: the server suppresses alarms while the
+        # lock is held, so none falls between this and the end of the retrain
+        consumed = journal.consume_pending(by=_whoami()) if journal is not None else []
         # the drift trigger stands for the alarms this retrain consumed (another one, e.g. on a machine
-        # with a lock of its own, may have taken some between our read and our update)
+        # with a lock of its own, may have taken them between our read and our update)
         fired = [t for t in fired if t.reason != "drift"] + ([drift_trigger(consumed)] if consumed and any(
             t.reason == "drift" for t in fired) else [])
         if not fired:

@@ -216,6 +216,24 @@ def test_while_the_cooldown_holds_an_alarm_is_suppressed_on_its_event_and_no_ret
         monitor.close()
 
 
+def test_an_alarm_while_a_retrain_holds_the_lock_is_suppressed_on_its_event(tmp_path: Path) -> None:
+    from sftops.retraining import AlarmJournal, RetrainLock
+    from sftops.testing.retrain_project import make_retrain_project
+
+    params_file = make_retrain_project(tmp_path, min_feedback=None, retrain={"cooldown_s": 0})
+    monitor, rng = _project_monitor(tmp_path, params_file=params_file, seed=6)
+    try:
+        with RetrainLock(tmp_path / "retrain/retrain.lock"):  # a retrain (cron's, another replica's) is running
+            monitor.observe(_batch(rng, 150, shift=1.0))
+            assert monitor.check_now().alarm
+        assert monitor._retrain_proc is None  # noqa: SLF001
+        journal = AlarmJournal(tmp_path / "feedback/feedback.db")
+        assert (journal.get(1).status, journal.get(1).decided_by) == ("suppressed", "a retrain is running (it holds the retrain lock)")
+        journal.close()
+    finally:
+        monitor.close()
+
+
 def test_cron_retrain_consumes_the_pending_alarm_of_a_server_that_cannot_retrain_itself(tmp_path: Path) -> None:
     from sftops.config import load_params
     from sftops.retraining import AlarmJournal, retrain
