@@ -3,7 +3,8 @@
 Steps: export fp32 ONNX -> parity gate on test examples -> build variants and
 measure each one's test macro-F1, agreement and speed against PyTorch -> drift
 reference from the validation split (texts the model did not train on, so its
-confidences are those of live traffic) -> tokenizer, label map and manifest.
+confidences are those of live traffic) -> tokenizer, label map, training text keys
+(for the gate's overlap check) and manifest.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
-from ..bundle import BundleManifest, VariantInfo
+from ..bundle import TRAIN_KEYS_FILE, BundleManifest, VariantInfo
 from ..config import ExportConfig
+from ..data.keys import text_key
 from ..data.labels import LabelMap
 from ..data.prepared import PreparedData
 from ..drift.reference import DriftReference, build_reference
@@ -170,9 +172,10 @@ def export_bundle(
 
         tokenizer_file = save_serving_tokenizer(tokenizer, tmp, max_length=max_length)
         label_map.save(tmp / LABEL_MAP_FILE)
+        n_train_keys = _write_train_keys(data, tmp / TRAIN_KEYS_FILE)
         drift = _drift_reference(data, cfg.drift_samples, tmp, tokenizer_file, run, sessions, label_map, max_length)
         manifest = BundleManifest(
-            max_length=max_length, inputs=names, labels=list(label_map.names),
+            max_length=max_length, inputs=names, labels=list(label_map.names), train_keys_file=TRAIN_KEYS_FILE,
             variants={name: result.info for name, result in results.items()},
         )
         manifest.save(tmp)
@@ -181,11 +184,18 @@ def export_bundle(
             if not result.info.published:  # keep the bundle small: unpublished files are not shipped
                 (tmp / result.info.file).unlink(missing_ok=True)
         shutil.rmtree(tmp / ".cache", ignore_errors=True)
-    log.info("serving bundle written to %s", target)
+    log.info("serving bundle written to %s (%d training text keys for the gate's overlap check)", target, n_train_keys)
     return ExportReport(
         folder=Path(target), manifest=manifest, torch_macro_f1=torch_f1, torch_samples_per_s=len(texts) / reference.seconds,
         n_test=len(texts), parity=parity, variants=results, drift=drift,
     )
+
+
+def _write_train_keys(data: PreparedData, path: Path) -> int:
+    """Write the training split's distinct text keys, sorted, one a line: the gate counts test texts this model saw."""
+    keys = sorted({text_key(t) for t in data.train["text"].astype(str)})
+    path.write_text("".join(f"{k}\n" for k in keys), encoding="utf-8")
+    return len(keys)
 
 
 def _drift_reference(
