@@ -1,12 +1,13 @@
-"""The `registry` section: the registered model and the promotion gate."""
+"""The `registry` section: the registered model, the promotion gate, and the lock that serializes decisions."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from ._base import Section
+from ._secrets import EnvStr, expand_env
 
 
 class RegistryConfig(Section):
@@ -16,3 +17,17 @@ class RegistryConfig(Section):
     primary_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
     min_improvement: float = Field(0.0, ge=0, le=1, description="Challenger must beat champion by at least this.")
     gate_batch_size: PositiveInt = Field(64, description="Batch size when the gate scores bundles with ONNX Runtime.")
+    lock_file: str = Field(
+        "models/registry.lock",
+        description="Champion decisions (gate, promote, rollback) of this project take an flock on this file, one at a time.",
+    )
+    lock_url: EnvStr | None = Field(
+        None, pattern=r"^postgresql(\+\w+)?://",
+        description="postgresql:// URL whose advisory lock serializes champion decisions across machines (replaces "
+        "lock_file); ${VAR} takes a value (e.g. the password) from the environment.",
+    )
+    lock_timeout_s: PositiveFloat = Field(300, description="Wait at most this long for another decision to finish.")
+
+    def expanded_lock_url(self) -> str | None:
+        """`lock_url` with its `${VAR}` references filled in: only for connecting, never for logs or messages."""
+        return None if self.lock_url is None else expand_env(self.lock_url, "registry.lock_url")

@@ -7,6 +7,9 @@ A decision that moves the alias is written ahead: the entry goes in as `pending`
 the alias moves, then the entry becomes `applied`. MLflow has no transaction over the
 two, so a crash in between leaves a pending entry, and the next decision settles it by
 looking at where `champion` points: `applied` if the move happened, else `abandoned`.
+
+Entry numbers are read-max-plus-one, so decisions must not overlap: callers hold the registry
+decision lock (`sftops.registry._lock`) around reading the state, `record` and the alias move.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ class AuditEntry(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict, description="version -> primary metric on today's test split")
     test_data_hash: str | None = None
     test_samples: int | None = None
+    variants: dict[str, str] = Field(default_factory=dict, description="version -> bundle variant the gate scored (as it serves)")
+    devices: dict[str, str] = Field(default_factory=dict, description="version -> device that variant was scored on")
+    test_overlap: dict[str, int | None] = Field(
+        default_factory=dict, description="version -> test texts that version trained on (None: its bundle does not say)"
+    )
     status: Status = Field(
         "applied", description="pending: written before the alias move, not yet confirmed; abandoned: the move never happened"
     )
@@ -97,7 +105,8 @@ def record(client: "MlflowClient", entry: AuditEntry) -> AuditEntry:
     """Append `entry` to the model's history, move `champion` as it decides, and tag the version with it.
 
     Returns the entry with its sequence number. An entry that changes the champion is written
-    ahead (pending), then the alias moves, then the entry is marked applied.
+    ahead (pending), then the alias moves, then the entry is marked applied. Call it under the
+    registry decision lock: the number is the last one plus one.
     """
     history = settled_history(client, entry.model)
     entry = entry.model_copy(update={"seq": (history[-1].seq if history else 0) + 1, "status": "applied"})

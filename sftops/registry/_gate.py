@@ -1,22 +1,33 @@
-"""The promotion gate: score challenger and champion bundles on today's test split, decide, move `champion`, audit."""
+"""The promotion gate: score challenger and champion bundles on today's test split, decide, move `champion`, audit.
+
+Both bundles are scored as they would serve (the variant a server picks on this device) and each
+score counts the test texts that model trained on. The decision runs under the registry lock, and
+if another decision moved `champion` since the scoring, the new champion is scored before deciding.
+"""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..bundle import RequestedDevice
 from ..config import RegistryConfig
 from ..exceptions import RegistryError
 from ._audit import AuditEntry, Trigger, record
 from ._bundle import fetch_bundle
 from ._client import CHAMPION, version_by_alias
+from ._lock import DecisionLock, decision_lock
 from ._scoring import BundleScore, score_bundle
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,11 +41,13 @@ class TestSplit:
 
 @dataclass(frozen=True)
 class GateScores:
-    """Both sides of the comparison, scored by the same ONNX Runtime code path."""
+    """Both sides of the comparison, scored by the same ONNX Runtime code path (and how: serve.device, serve.variant)."""
 
     challenger: BundleScore
     champion_version: str | None
     champion: BundleScore | None
+    device: RequestedDevice = "cpu"
+    variant: str | None = None
 
 
 def decide(challenger: float, champion: float | None, min_improvement: float) -> tuple[bool, str]:
@@ -49,33 +62,62 @@ def decide(challenger: float, champion: float | None, min_improvement: float) ->
     return False, f"challenger {challenger:.4f} beats champion {champion:.4f} by only {delta:+.4f} (< {min_improvement})"
 
 
+def _score_champion(
+    client: "MlflowClient", cfg: RegistryConfig, champion: "ModelVersion", test: TestSplit, device: RequestedDevice,
+    variant: str | None, nothing_done: str = "Nothing was registered",
+) -> BundleScore:
+    with tempfile.TemporaryDirectory(prefix="sftops-champion-") as tmp:
+        try:
+            bundle = fetch_bundle(client, champion, Path(tmp) / "bundle")
+            return score_bundle(bundle, test.texts, test.labels, cfg.gate_batch_size, device, variant)
+        except RegistryError as exc:
+            raise RegistryError(
+                f"cannot score the current champion (version {champion.version}): {exc}. "
+                f"{nothing_done}; move the champion with `sftops promote {cfg.model_name} VERSION --reason ...`"
+            ) from None
+
+
 def score_against_champion(
-    client: "MlflowClient", cfg: RegistryConfig, challenger_bundle: Path, test: TestSplit
+    client: "MlflowClient", cfg: RegistryConfig, challenger_bundle: Path, test: TestSplit,
+    device: RequestedDevice = "cpu", variant: str | None = None,
 ) -> GateScores:
     """Score the local challenger bundle and the current champion's registered bundle on the same test split.
 
-    Runs before anything is registered, so a bundle that cannot be scored changes nothing.
+    Each bundle is scored in the variant a server with serve.device=`device` (and serve.variant=`variant`)
+    would serve. Runs before anything is registered, so a bundle that cannot be scored changes nothing.
     """
-    challenger = score_bundle(challenger_bundle, test.texts, test.labels, cfg.gate_batch_size)
+    challenger = score_bundle(challenger_bundle, test.texts, test.labels, cfg.gate_batch_size, device, variant)
     champion_version = version_by_alias(client, cfg.model_name, CHAMPION)
     if champion_version is None:
-        return GateScores(challenger, None, None)
-    with tempfile.TemporaryDirectory(prefix="sftops-champion-") as tmp:
-        try:
-            bundle = fetch_bundle(client, champion_version, Path(tmp) / "bundle")
-            champion = score_bundle(bundle, test.texts, test.labels, cfg.gate_batch_size)
-        except RegistryError as exc:
-            raise RegistryError(
-                f"cannot score the current champion (version {champion_version.version}): {exc}. "
-                f"Nothing was registered; move the champion with `sftops promote {cfg.model_name} VERSION --reason ...`"
-            ) from None
-    return GateScores(challenger, str(champion_version.version), champion)
+        return GateScores(challenger, None, None, device, variant)
+    champion = _score_champion(client, cfg, champion_version, test, device, variant)
+    return GateScores(challenger, str(champion_version.version), champion, device, variant)
 
 
 def apply_gate(
+    client: "MlflowClient", cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger,
+    lock: DecisionLock | None = None,
+) -> AuditEntry:
+    """Record the decision in the audit trail, which moves `champion` to `version` if it won.
+
+    Holds the registry lock (default: `decision_lock(cfg)`) from reading the champion to the audit entry.
+    """
+    with lock or decision_lock(cfg):
+        current = version_by_alias(client, cfg.model_name, CHAMPION)
+        current_v = None if current is None else str(current.version)
+        if current_v != scores.champion_version:  # another decision moved it since the scoring
+            log.info("champion moved from %s to %s while scoring; scoring version %s", scores.champion_version, current_v, current_v)
+            champion = None if current is None else _score_champion(
+                client, cfg, current, test, scores.device, scores.variant,
+                nothing_done=f"Version {version} is registered but the gate decided nothing",
+            )
+            scores = replace(scores, champion_version=current_v, champion=champion)
+        return _decide_and_record(client, cfg, version, scores, test, trigger)
+
+
+def _decide_and_record(
     client: "MlflowClient", cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger
 ) -> AuditEntry:
-    """Record the decision in the audit trail, which moves `champion` to `version` if it won."""
     metric = cfg.primary_metric
     champion_score = scores.champion.metric(metric) if scores.champion else None
     promote, reason = decide(scores.challenger.metric(metric), champion_score, cfg.min_improvement)
@@ -98,5 +140,16 @@ def apply_gate(
             scores=compared,
             test_data_hash=test.data_hash,
             test_samples=scores.challenger.n,
+            variants=_by_version(version, scores, lambda s: s.variant),
+            devices=_by_version(version, scores, lambda s: s.device),
+            test_overlap=_by_version(version, scores, lambda s: s.train_overlap),
         ),
     )
+
+
+def _by_version(version: str, scores: GateScores, field):
+    """{version: field(score)} for the challenger and, when there is one, the champion."""
+    out = {version: field(scores.challenger)}
+    if scores.champion_version is not None and scores.champion is not None:
+        out[scores.champion_version] = field(scores.champion)
+    return out

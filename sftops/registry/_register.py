@@ -12,13 +12,15 @@ from pydantic import BaseModel, ConfigDict
 from ..bundle import BundleManifest
 from ..config import Params
 from ..data.prepared import load_prepared
+from ..dburl import redact
 from ..exceptions import RegistryError
 from ..paths import METRICS_DIR, MODEL_DIR, ONNX_DIR, PREPARED_DIR
 from ..tracking import connect, lineage_tags
 from ._audit import Trigger
 from ._client import registry_client
-from ._gate import TestSplit, apply_gate, score_against_champion
+from ._gate import GateScores, TestSplit, apply_gate, score_against_champion
 from ._inputs import load_eval_report, load_model_lineage
+from ._lock import decision_lock
 from ._log import log_and_register
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ class Registration(BaseModel):
     champion: str | None
     metric: str
     scores: dict[str, float]
+    variants: dict[str, str] = {}
+    devices: dict[str, str] = {}
+    test_overlap: dict[str, int | None] = {}
 
 
 def current_trigger() -> Trigger:
@@ -69,29 +74,57 @@ def register_model(
     test = TestSplit(list(test_df["text"]), list(test_df["label_name"]), lineage.get("sftops.data_hash"))
 
     log.info("scoring the new bundle and the current champion of %r on %d test texts", cfg.model_name, len(test_df))
-    scores = score_against_champion(client, cfg, bundle_dir, test)
+    scores = score_against_champion(client, cfg, bundle_dir, test, params.serve.device, params.serve.variant)
     metric = cfg.primary_metric
+    challenger = scores.challenger
     version_tags = {
         **{k: v for k, v in lineage.items() if not k.startswith("mlflow.")},
         **model_lineage,
-        f"sftops.metric.test_{metric}_onnx": f"{scores.challenger.metric(metric):.6f}",
+        f"sftops.metric.test_{metric}_onnx": f"{challenger.metric(metric):.6f}",
         "sftops.metric.test_accuracy": f"{report.fine_tuned.accuracy:.6f}",
         "sftops.metric.test_macro_f1": f"{report.fine_tuned.macro_f1:.6f}",
+        **_gate_tags(scores),
     }
     metrics = {
         "test_accuracy": report.fine_tuned.accuracy,
         "test_macro_f1": report.fine_tuned.macro_f1,
-        f"gate_test_{metric}": scores.challenger.metric(metric),
+        f"gate_test_{metric}": challenger.metric(metric),
+        **{name: float(n) for name, n in (("gate_test_overlap", challenger.train_overlap),
+                                          ("gate_champion_test_overlap", scores.champion and scores.champion.train_overlap))
+           if n is not None},
     }
+    registry_params = {f"registry.{k}": v for k, v in cfg.model_dump().items()}
+    registry_params["registry.lock_url"] = redact(cfg.lock_url) if cfg.lock_url else None
     version = log_and_register(
         client, cfg.model_name, model_dir, bundle_dir,
         examples=test.texts[:3], run_tags={**lineage, "sftops.stage": "register"}, version_tags=version_tags,
-        metrics=metrics, params={f"registry.{k}": v for k, v in cfg.model_dump().items()},
+        metrics=metrics, params=registry_params,
     )
-    entry = apply_gate(client, cfg, str(version.version), scores, test, trigger)
-    log.info("%s version %s: %s (%s); champion is version %s", cfg.model_name, version.version,
-             entry.decision, entry.reason, entry.champion_after)
+    entry = apply_gate(client, cfg, str(version.version), scores, test, trigger, lock=decision_lock(cfg, project_dir))
+    log.info("%s version %s: %s (%s); champion is version %s; scored %s; test texts each trained on: %s",
+             cfg.model_name, version.version, entry.decision, entry.reason, entry.champion_after,
+             entry.variants, {v: "unknown" if n is None else n for v, n in entry.test_overlap.items()})
     return Registration(
         name=cfg.model_name, version=str(version.version), run_id=version.run_id, decision=entry.decision,
         reason=entry.reason, champion=entry.champion_after, metric=metric, scores=entry.scores,
+        variants=entry.variants, devices=entry.devices, test_overlap=entry.test_overlap,
     )
+
+
+def _gate_tags(scores: GateScores) -> dict[str, str]:
+    """Version tags: which variant on which device the gate scored, and the test texts each compared model trained on."""
+    def count(n: int | None) -> str:
+        return "unknown" if n is None else str(n)
+
+    tags = {
+        "sftops.gate.variant": scores.challenger.variant,
+        "sftops.gate.device": scores.challenger.device,
+        "sftops.gate.test_overlap": count(scores.challenger.train_overlap),
+    }
+    if scores.champion is not None and scores.champion_version is not None:
+        tags.update({
+            "sftops.gate.champion_version": scores.champion_version,
+            "sftops.gate.champion_variant": scores.champion.variant,
+            "sftops.gate.champion_test_overlap": count(scores.champion.train_overlap),
+        })
+    return tags

@@ -1,18 +1,25 @@
-"""Score a serving bundle on labelled texts with ONNX Runtime: the one code path the gate uses for both models."""
+"""Score a serving bundle on labelled texts with ONNX Runtime: the one code path the gate uses for both models.
+
+It scores the variant a server would serve (`sftops.bundle.serving_device` and `serving_variants`: int8 on
+CPU when published, fp16 on CUDA), not always fp32, and counts the texts the bundle's model trained on.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..bundle import BundleManifest
+from ..bundle import BundleManifest, Device, RequestedDevice, serving_device
 from ..exceptions import RegistryError
 
-_FP32 = "fp32"
+log = logging.getLogger(__name__)
+_CUDA = "CUDAExecutionProvider"
+_CPU = "CPUExecutionProvider"
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,9 @@ class BundleScore:
     accuracy: float
     macro_f1: float
     n: int
+    variant: str = "fp32"
+    device: str = "cpu"
+    train_overlap: int | None = None  # texts scored that the model trained on; None: the bundle does not say
 
     def metric(self, name: str) -> float:
         return {"accuracy": self.accuracy, "macro_f1": self.macro_f1}[name]
@@ -44,24 +54,48 @@ def _tokenizer(folder: Path, manifest: BundleManifest):
     return tok, tok.token_to_id(pad_token) or 0
 
 
-def _session(path: Path):
+def _session(path: Path, device: Device):
+    """A session on `device`, or None when CUDA was asked for and did not start (as the server falls back)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), options, providers=[_CUDA, _CPU] if device == "cuda" else [_CPU])
     except Exception as exc:  # ORT raises its own pybind error types for corrupt or invalid graphs
+        if device == "cuda":
+            return None
         raise RegistryError(f"{path}: ONNX Runtime cannot load this model ({exc}); re-export it") from None
+    return session if device == "cpu" or session.get_providers()[0] == _CUDA else None
 
 
-def predict_bundle(folder: str | Path, texts: Sequence[str], batch_size: int = 64) -> tuple[BundleManifest, np.ndarray]:
-    """Argmax class ids of the bundle's fp32 `model.onnx` for `texts` (batches sorted by length to cut padding)."""
+def serving_session(folder: Path, manifest: BundleManifest, device: RequestedDevice = "cpu", variant: str | None = None):
+    """(variant, device, session): the variant a server with serve.device=`device`, serve.variant=`variant` would serve."""
+    wanted = serving_device(device)
+    for dev in [wanted, "cpu"] if wanted == "cuda" and device == "auto" else [wanted]:
+        names = manifest.serving_variants(dev, variant)
+        if not names:
+            continue
+        info = manifest.variants.get(names[0])
+        if info is None or not info.published:
+            raise RegistryError(f"serve.variant={names[0]!r} is not a published variant of {folder} ({list(manifest.variants)})")
+        session = _session(folder / info.file, dev)
+        if session is not None:
+            return names[0], dev, session
+        log.warning("%s: CUDA did not start for %s; scoring the CPU variant, as a server would serve", folder, info.file)
+    raise RegistryError(f"{folder}: no published variant to score on {wanted} ({list(manifest.variants)}); re-export the model")
+
+
+def predict_bundle(
+    folder: str | Path, texts: Sequence[str], batch_size: int = 64, device: RequestedDevice = "cpu", variant: str | None = None
+) -> tuple[BundleManifest, np.ndarray, str, Device]:
+    """Argmax class ids for `texts` from the variant a server would serve (batches sorted by length to cut padding).
+
+    Returns the manifest, the predictions, and which variant on which device produced them.
+    """
     folder = Path(folder)
     manifest = BundleManifest.load(folder)
-    if _FP32 not in manifest.variants:
-        raise RegistryError(f"{folder}: bundle has no fp32 variant to score; re-export the model")
-    session = _session(folder / manifest.variants[_FP32].file)
+    chosen, used_device, session = serving_session(folder, manifest, device, variant)
     tok, pad_id = _tokenizer(folder, manifest)
     encodings = tok.encode_batch(list(texts))
     order = np.argsort([len(e.ids) for e in encodings], kind="stable")
@@ -86,14 +120,24 @@ def predict_bundle(folder: str | Path, texts: Sequence[str], batch_size: int = 6
         except Exception as exc:
             raise RegistryError(f"{folder}: ONNX Runtime failed to run the model ({exc}); re-export it") from None
         preds[idx] = logits.argmax(axis=1)
-    return manifest, preds
+    return manifest, preds, chosen, used_device
 
 
-def score_bundle(folder: str | Path, texts: Sequence[str], label_names: Sequence[str], batch_size: int = 64) -> BundleScore:
-    """Accuracy and macro-F1 of a bundle on labelled texts, matching labels by name."""
+def score_bundle(
+    folder: str | Path, texts: Sequence[str], label_names: Sequence[str], batch_size: int = 64,
+    device: RequestedDevice = "cpu", variant: str | None = None,
+) -> BundleScore:
+    """Accuracy and macro-F1 of the variant a server would serve, on labelled texts (labels matched by name).
+
+    Also counts how many of `texts` the bundle's model trained on (its train_keys.txt), None if it has no keys.
+    """
     from sklearn.metrics import accuracy_score, f1_score
 
-    manifest, preds = predict_bundle(folder, texts, batch_size)
+    from ..data.keys import text_key
+
+    manifest, preds, chosen, used_device = predict_bundle(folder, texts, batch_size, device, variant)
+    keys = manifest.train_keys(folder)
+    overlap = None if keys is None else sum(1 for t in texts if text_key(t) in keys)
     unknown = sorted(set(label_names) - set(manifest.labels))
     if unknown:
         raise RegistryError(f"{folder}: the test split has labels {unknown} the model does not know {manifest.labels}")
@@ -104,4 +148,7 @@ def score_bundle(folder: str | Path, texts: Sequence[str], label_names: Sequence
         accuracy=float(accuracy_score(truth, preds)),
         macro_f1=float(f1_score(truth, preds, labels=labels, average="macro", zero_division=0)),
         n=len(truth),
+        variant=chosen,
+        device=used_device,
+        train_overlap=overlap,
     )

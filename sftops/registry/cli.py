@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..cli import run_guarded
 
@@ -40,12 +41,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..tracking import connect
         from . import promote, registry_client, rollback
 
+        from ._lock import decision_lock
+
         params = load_params(args.params)
         client = registry_client(connect(params.tracking), params.tracking.connect_timeout)
+        lock = decision_lock(params.registry.model_copy(update={"model_name": args.name}), Path(args.params).parent)
         if command == "promote":
-            entry = promote(client, args.name, args.version, args.reason)
+            entry = promote(client, args.name, args.version, args.reason, lock=lock)
         else:
-            entry = rollback(client, args.name, args.reason)
+            entry = rollback(client, args.name, args.reason, lock=lock)
         print(f"{args.name}: champion is now version {entry.champion_after} "
               f"(was {entry.champion_before}); audit entry {entry.seq}")
 
