@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 HIDDEN = "***"
 # scheme://user:password@ inside any text; the password ends at the last "@" before the host
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*):(?P<password>[^\s/]*)@(?=[^\s@/]*(?:[/?#\s]|$))")
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@]*):(?P<password>[^\s/]*)@(?=[^\s@/]*(?:[/?#\s]|$))")
 _ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 

@@ -17,8 +17,21 @@ from ..exceptions import TrackingError
 def resolve_tracking_uri(cfg: TrackingConfig) -> str:
     """MLFLOW_TRACKING_URI wins over `tracking.uri` (its `${VAR}` filled in), so users redirect runs without editing params.
 
-    The result may hold a password: connect with it, show it only through `sftops.dburl.redact`."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or cfg.expanded_uri()
+    An http(s) URI's user:password moves to MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD, where MLflow
+    reads them (and child processes inherit them): MLflow prints its URI ("View run at ...") and quotes it in
+    errors, so the URI returned holds no password."""
+    return _credentials_to_env(os.environ.get("MLFLOW_TRACKING_URI") or cfg.expanded_uri())
+
+
+def _credentials_to_env(uri: str) -> str:
+    if not uri.startswith(("http://", "https://")):
+        return uri
+    parts = urlsplit(uri)
+    if parts.username is None:
+        return uri
+    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username)
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password or "")
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _health_request(uri: str) -> urllib.request.Request:
