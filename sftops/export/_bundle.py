@@ -20,9 +20,8 @@ import numpy as np
 from ..atomic import atomic_path
 from ..bundle import TRAIN_KEYS_FILE, BundleManifest, VariantInfo
 from ..config import ExportConfig
-from ..data.keys import text_key
 from ..data.labels import LabelMap
-from ..data.prepared import PreparedData
+from ..data.prepared import PreparedData, split_keys
 from ..drift.reference import DriftReference, build_reference
 from ..evaluation import classification_metrics
 from ..exceptions import ExportError, ModelError
@@ -193,7 +192,7 @@ def export_bundle(
 
 def _write_train_keys(data: PreparedData, path: Path) -> int:
     """Write the training split's distinct text keys, sorted, one a line: the gate counts test texts this model saw."""
-    keys = sorted({text_key(t) for t in data.train["text"].astype(str)})
+    keys = split_keys(data.train)  # what prepare writes to data/prepared/train_keys.txt
     path.write_text("".join(f"{k}\n" for k in keys), encoding="utf-8")
     return len(keys)
 
