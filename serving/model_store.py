@@ -176,6 +176,9 @@ class ModelCache:
             try:
                 os.rename(bundle, target)  # atomic; fails if another server's copy is already in place
             except OSError:
+                if (target / MANIFEST_FILE).is_file() and not (target / INFO_FILE).is_file():
+                    # a bundle cached by an older sftops, which wrote model_info.json after the rename
+                    write_json(target / INFO_FILE, info.model_dump(mode="json"))
                 if not self.has(info.name, info.version):
                     raise ServingError(
                         f"{target} exists but is not a complete cached bundle; remove it while no server uses this cache"

@@ -73,3 +73,26 @@ def test_unreachable_registry_serves_the_cached_model_or_fails_clearly(
 
     with pytest.raises(ServingError, match=r"registry did not answer.*no cached copy of tiny-clf@champion"):
         ModelStore(ref, tracking_uri=unreachable_registry, cache_dir=tmp_path / "empty").load_initial()
+
+
+def test_cache_completes_an_old_style_folder_and_refuses_a_foreign_one(registry, tmp_path: Path) -> None:
+    import shutil
+
+    from serving.model_store import INFO_FILE, resolve_info
+
+    ref = ModelRef(registry.name, alias="champion")
+    cache = ModelCache(tmp_path)
+    client = registry.client()
+    info = resolve_info(client, ref)
+    old_style = cache.version_dir(registry.name, "1")  # an older sftops crashed before writing model_info.json
+    shutil.copytree(registry.versions["1"], old_style)
+    assert cache.fetch(info, client) == old_style and (old_style / INFO_FILE).is_file()
+    assert cache.has(registry.name, "1")
+
+    foreign = tmp_path / "other" / registry.name / "1"  # something else sits where version 1 goes
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("not a bundle")
+    with pytest.raises(ServingError, match="exists but is not a complete cached bundle"):
+        ModelCache(tmp_path / "other").fetch(info, client)
+    assert [p.name for p in (tmp_path / "other" / registry.name).iterdir()] == ["1"]  # no temp folder left
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]  # and nothing of it deleted
