@@ -55,25 +55,29 @@ STATUS_TTL_S = 2.0  # /v1/drift shows the retrain and alarm status as of at most
 
 
 class Refreshed(Generic[T]):
-    """A value computed off the request path: `get` answers the last one and, once it is `ttl_s` old,
-    starts one refresh in a thread; only the very first `get` waits (at most `wait_s`) for a value."""
+    """A value computed in a thread of its own, at most once per `ttl_s` however many callers ask.
+
+    `get` answers a value younger than `ttl_s` at once; an older one starts (or joins) the one
+    refresh in flight and waits for it at most `wait_s`, then answers the freshest value there is
+    (the old one while a slow database keeps the refresh from finishing)."""
 
     def __init__(self, compute: Callable[[], T], ttl_s: float) -> None:
         self._compute = compute
         self._ttl = ttl_s
         self._value: T | None = None
         self._at = -math.inf
-        self._busy = False
         self._lock = threading.Lock()
-        self._first = threading.Event()
+        self._done: threading.Event | None = None  # the refresh in flight
 
-    def get(self, wait_s: float = 5.0) -> T | None:
+    def get(self, wait_s: float = 3.0) -> T | None:
         with self._lock:
-            start = not self._busy and time.monotonic() - self._at >= self._ttl
-            self._busy |= start
-        if start:
-            threading.Thread(target=self._background, name="drift-status-refresh", daemon=True).start()
-        self._first.wait(wait_s)
+            if time.monotonic() - self._at < self._ttl:
+                return self._value
+            done = self._done
+            if done is None:
+                done = self._done = threading.Event()
+                threading.Thread(target=self._background, args=(done,), name="drift-status-refresh", daemon=True).start()
+        done.wait(wait_s)
         return self._value
 
     def refresh(self) -> T:
@@ -81,15 +85,15 @@ class Refreshed(Generic[T]):
         value = self._compute()
         with self._lock:
             self._value, self._at = value, time.monotonic()
-        self._first.set()
         return value
 
-    def _background(self) -> None:
+    def _background(self, done: threading.Event) -> None:
         try:
             self.refresh()
         finally:
             with self._lock:
-                self._busy = False
+                self._done = None
+            done.set()
 
 
 class ObservedPrediction(Protocol):
@@ -245,7 +249,8 @@ class ServingMonitor:
     def status(self) -> DriftResponse:
         """The body of GET /v1/drift: the last report, the model version it concerns, alarms, errors, the retrain.
 
-        The retrain and alarm parts come from a snapshot at most STATUS_TTL_S old (refreshed off this call)."""
+        The retrain and alarm parts come from a snapshot at most STATUS_TTL_S old, refreshed in another thread
+        (one refresh however many requests come; a request waits for it at most a few seconds)."""
         monitor, last = self._monitor, self._last
         snap = self._status.get() or {"retrain": {"running": None, "lock_error": "retrain status not read yet"},
                                       "pending_alarms": None, "last_alarm": None}

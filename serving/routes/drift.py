@@ -14,4 +14,4 @@ router = APIRouter(prefix="/v1", tags=["drift"])
 @router.get("/drift", response_model=DriftResponse)
 async def drift(state: StateDep) -> DriftResponse:
     """Alarm state, each detector's score and p-value, the window, and the last retrain's outcome."""
-    return await run_in_threadpool(state.monitor.status)  # only the first call may wait for the status snapshot
+    return await run_in_threadpool(state.monitor.status)  # may wait briefly for the one status refresh in flight
