@@ -179,10 +179,13 @@ class ServingMonitor:
             if file is None:
                 raise RegistryError(f"{bundle_dir}: the bundle's manifest names no drift reference; re-export the model")
             profile = DriftReference.load(bundle_dir, file).profile(bundle_dir, variant)
+            self.set_reference(profile, labels, version)
         except RegistryError as exc:
             self.clear_reference(version, f"version {version} is not monitored: {exc}")
-            return
-        self.set_reference(profile, labels, version)
+        except Exception as exc:  # an unreadable or inconsistent reference must not break the swap
+            self._failed("reference", exc)
+            self.clear_reference(version, f"version {version} is not monitored: its drift reference is unusable "
+                                          f"({type(exc).__name__}: {exc})")
 
     def clear_reference(self, version: str, detail: str) -> None:
         """Stop monitoring (the served version has no usable drift reference) and say why in `status`."""
