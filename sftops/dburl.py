@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 HIDDEN = "***"
 # scheme://user:password@ inside any text; the password ends at the last "@" before the host
@@ -60,3 +60,12 @@ def redact(url: str) -> str:
     userinfo, _, host = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
     return urlunsplit(parts._replace(netloc=f"{user}:{HIDDEN}@{host}"))
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(the URL without `user:password@`, user, password), the last two unquoted; (url, None, None) without a user."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None, None
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    return bare, unquote(parts.username), None if parts.password is None else unquote(parts.password)

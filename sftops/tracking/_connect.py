@@ -7,10 +7,9 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..config import TrackingConfig
-from ..dburl import redact, scrub
+from ..dburl import redact, scrub, split_credentials
 from ..exceptions import TrackingError
 
 
@@ -26,26 +25,21 @@ def resolve_tracking_uri(cfg: TrackingConfig) -> str:
 def _credentials_to_env(uri: str) -> str:
     if not uri.startswith(("http://", "https://")):
         return uri
-    parts = urlsplit(uri)
-    if parts.username is None:
-        return uri
-    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username)
-    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password or "")
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    bare, user, password = split_credentials(uri)
+    if user is not None:
+        os.environ["MLFLOW_TRACKING_USERNAME"] = user
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = password or ""
+    return bare
 
 
 def _health_request(uri: str) -> urllib.request.Request:
     """GET <uri>/health, with a user:password in the URI (or MLFLOW_TRACKING_USERNAME/PASSWORD) sent as basic auth.
 
     urllib would take `user:password@host` for a host name."""
-    parts = urlsplit(uri.rstrip("/"))
-    user, password = parts.username, parts.password
+    bare, user, password = split_credentials(uri.rstrip("/"))
     if user is None:
         user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
-    else:
-        user, password = unquote(user), unquote(password or "")
-    netloc = parts.netloc.rpartition("@")[2]
-    request = urllib.request.Request(urlunsplit(parts._replace(netloc=netloc, path=parts.path + "/health")))
+    request = urllib.request.Request(bare + "/health")
     if user:
         token = base64.b64encode(f"{user}:{password or ''}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
