@@ -7,6 +7,7 @@ connects. A reference inside a URL's user:password part is percent-encoded, so a
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from typing import Annotated
@@ -14,8 +15,11 @@ from urllib.parse import quote
 
 from pydantic import AfterValidator
 
+from ..dburl import split_credentials
 from ..exceptions import ConfigError
 
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 _REF = re.compile(r"\$\{([^}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -46,8 +50,21 @@ def _userinfo_span(value: str) -> tuple[int, int]:
     return (start, at) if at >= 0 else (0, 0)
 
 
+def _warn_literal_password(value: str, key: str) -> None:
+    """Once per key and process: a password written into params.yaml is in git; say how to move it out."""
+    try:
+        password = split_credentials(value)[2]
+    except ValueError:
+        return
+    if password and not _REF.fullmatch(password) and key not in _warned:
+        _warned.add(key)
+        log.warning("%s holds a credential written into the params file: sftops keeps it out of MLflow, dvc.lock and "
+                    "logs, but it stays in that file and its git history; write ${NAME} in its place and export NAME", key)
+
+
 def expand_env(value: str, key: str) -> str:
     """`value` with each `${VAR}` replaced by the variable's value; a ConfigError naming `key` and VAR if unset."""
+    _warn_literal_password(value, key)
     if "${" not in value:
         return value
     start, end = _userinfo_span(value)

@@ -134,6 +134,23 @@ def test_an_unset_variable_is_an_error_naming_the_key_and_the_variable(monkeypat
             expand()
 
 
+def test_a_literal_password_gets_one_warning_saying_how_to_move_it(caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from sftops.config import _secrets
+
+    monkeypatch.setattr(_secrets, "_warned", set())
+    monkeypatch.setenv(VAR, PW)
+    literal = TuneConfig(storage="postgresql://sftops:hunter2@db/optuna")
+    with caplog.at_level(logging.WARNING, logger="sftops.config._secrets"):
+        for _ in range(3):
+            assert literal.expanded_storage() == "postgresql://sftops:hunter2@db/optuna"
+        parse_params(URL_PARAMS).tune.expanded_storage()  # a ${VAR} reference: nothing to warn about
+        TuneConfig(storage="postgresql://sftops@db/optuna").expanded_storage()  # PGPASSWORD / ~/.pgpass: neither
+    assert len(caplog.records) == 1
+    assert caplog.records[0].getMessage().startswith("tune.storage holds a credential written into the params file")
+    assert "hunter2" not in caplog.text and "write ${NAME} in its place and export NAME" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
