@@ -77,15 +77,17 @@ def test_int8_and_fp16_accuracy_deltas_are_small(exported) -> None:
     assert int8.published and fp16.published and fp16.device == "cuda"
 
 
-def test_bundle_loads_like_the_server_loads_it(exported) -> None:
+def test_bundle_loads_like_the_server_loads_it(exported, data: PreparedData) -> None:
     folder, report = exported
     manifest = BundleManifest.load(folder)
     assert manifest.published("cpu") == ["int8", "fp32"] and manifest.published("cuda") == ["fp16", "fp32"]
     reference = DriftReference.load(folder)
-    assert reference.embedding_dim == 384 and reference.n == 100
+    n_validation = min(100, len(data.validation))  # the validation split, capped by drift_samples
+    assert reference.embedding_dim == 384 and reference.n == n_validation and reference.split == "validation"
     fp32, int8 = reference.embeddings(folder, "fp32"), reference.embeddings(folder, "int8")
     cosine = (fp32 * int8).sum(1) / np.linalg.norm(fp32, axis=1) / np.linalg.norm(int8, axis=1)
     assert cosine.min() > 0.95  # int8 embeddings are close to, but not the same as, fp32 ones
+    assert manifest.train_keys(folder) == set(data.keys("train"))  # for the gate's overlap count
 
 
 def test_export_metrics_reach_the_mlflow_server(exported, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
