@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..bundle import RequestedDevice
 from ..config import RegistryConfig
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def _decide_and_record(
     )
 
 
-def _by_version(version: str, scores: GateScores, field):
+def _by_version(version: str, scores: GateScores, field: Callable[[BundleScore], T]) -> dict[str, T]:
     """{version: field(score)} for the challenger and, when there is one, the champion."""
     out = {version: field(scores.challenger)}
     if scores.champion_version is not None and scores.champion is not None:

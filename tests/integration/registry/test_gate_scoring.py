@@ -95,3 +95,26 @@ def test_registration_reports_overlap_and_scored_variant_of_both_models(
     keyless = register_model(project_params(server, name), bundle_dir=bundles["keyless"], **paths)
     assert keyless.test_overlap == {"3": None, "1": LEAKED} and keyless.variants == {"3": "fp32", "1": "fp32"}
     assert MlflowClient(server).get_model_version(name, "3").tags["sftops.gate.test_overlap"] == "unknown"
+
+
+def test_a_champion_moved_while_the_gate_scored_is_scored_before_deciding(
+    server, tiny_project, bundle_version, project_params
+) -> None:
+    from sftops.registry import TestSplit, apply_gate, score_against_champion
+
+    name = "gate-moved"
+    bundle_version(server, name, tiny_project.constant_bundle)
+    bundle_version(server, name, tiny_project.good_bundle)
+    challenger = bundle_version(server, name, tiny_project.good_bundle)
+    client = registry_client(server)
+    promote(client, name, 1, "the weak champion the gate starts scoring against")
+    cfg = project_params(server, name).registry
+    texts, labels = _test_split(tiny_project)
+    test = TestSplit(texts, labels)
+    scores = score_against_champion(client, cfg, tiny_project.good_bundle, test)
+    assert scores.champion_version == "1" and scores.champion.macro_f1 < 0.5
+    promote(client, name, 2, "someone else's decision lands while the gate scores")
+    entry = apply_gate(client, cfg, challenger, scores, test, "pipeline")
+    assert (entry.champion_before, entry.decision, entry.champion_after) == ("2", "rejected", "2")  # not a blind overwrite
+    assert entry.scores == {challenger: pytest.approx(1.0, abs=0.02), "2": pytest.approx(1.0, abs=0.02)}
+    assert client.get_registered_model(name).aliases["champion"] == "2"
