@@ -101,6 +101,9 @@ def register_model(
         metrics=metrics, params=registry_params,
     )
     entry = apply_gate(client, cfg, str(version.version), scores, test, trigger, lock=decision_lock(cfg, project_dir))
+    for v, n in entry.test_overlap.items():
+        if n:
+            log.warning("version %s trained on %d of today's %d test texts: the comparison favours it", v, n, len(test_df))
     log.info("%s version %s: %s (%s); champion is version %s; scored %s; test texts each trained on: %s",
              cfg.model_name, version.version, entry.decision, entry.reason, entry.champion_after,
              entry.variants, {v: "unknown" if n is None else n for v, n in entry.test_overlap.items()})
