@@ -1,4 +1,5 @@
-"""The MLflow Model Registry side of sftops: register, promotion gate, audit trail, promote/rollback, resolve.
+"""The MLflow Model Registry side of sftops: register, promotion gate, audit trail, promote/rollback, resolve,
+and the lock that lets one champion decision run at a time.
 
 Importing this package pulls in neither torch nor transformers (the server uses
 `resolve_model` and `download_bundle`); only `register_model` loads them, lazily.
@@ -8,6 +9,7 @@ from ._audit import AuditEntry, audit_history, champion_stack, current_actor
 from ._bundle import check_bundle, fetch_bundle
 from ._client import CHALLENGER, CHAMPION, registry_client
 from ._gate import GateScores, TestSplit, apply_gate, decide, score_against_champion
+from ._lock import DecisionLock, decision_lock
 from ._manual import promote, rollback
 from ._register import Registration, register_model
 from ._resolve import ResolvedModel, download_bundle, parse_model_ref, resolve_model
@@ -18,6 +20,7 @@ __all__ = [
     "CHAMPION",
     "AuditEntry",
     "BundleScore",
+    "DecisionLock",
     "GateScores",
     "Registration",
     "ResolvedModel",
@@ -28,6 +31,7 @@ __all__ = [
     "check_bundle",
     "current_actor",
     "decide",
+    "decision_lock",
     "download_bundle",
     "fetch_bundle",
     "parse_model_ref",

@@ -39,9 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def run() -> None:
         from ..config import load_params
         from ..tracking import connect
-        from . import promote, registry_client, rollback
-
-        from ._lock import decision_lock
+        from . import decision_lock, promote, registry_client, rollback
 
         params = load_params(args.params)
         client = registry_client(connect(params.tracking), params.tracking.connect_timeout)
