@@ -43,6 +43,8 @@ async def check_drift(state: StateDep) -> DriftResponse:
     """Run the drift detectors on the current window now (an alarm starts a retrain as usual)."""
     if await run_in_threadpool(state.monitor.check_now) is None:
         status = await run_in_threadpool(state.monitor.status)
+        if status.monitoring:  # a reference is loaded, so the detectors themselves failed
+            raise HTTPException(409, f"the drift check failed: {status.last_error or 'see the server log'}")
         raise HTTPException(409, f"nothing to check: {status.detail or 'no drift reference loaded'}")
     return await run_in_threadpool(state.monitor.status)
 
