@@ -569,7 +569,7 @@ def run(assets_dir: Path, out: Path | None, dry_run: bool, budget_s: float) -> d
     sizes = DRY if dry_run else Sizes()
     device = "cuda" if torch.cuda.is_available() and not dry_run else "cpu"
     if not dry_run and device != "cuda":
-        log("no CUDA device: running the real sizes on CPU would take hours; use --dry-run, or run on the GPU machine")
+        log("no CUDA device: the real sizes are meant for the GPU machine (on CPU they would run far past 8 minutes); use --dry-run here")
         sys.exit(2)
     report = Report(out, budget_s)
     assets = load_assets(assets_dir)
