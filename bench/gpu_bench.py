@@ -336,11 +336,17 @@ def inference_feeds(assets: Assets, tokenizer, n: int, batch_size: int) -> list[
 
 
 def bench_torch_cuda(assets: Assets, tokenizer, sizes: Sizes, device: str) -> dict[str, Any]:
-    """Texts/s of model(**batch) under inference_mode in fp32, bf16 and fp16 weights; argmax agreement with fp32."""
+    """Texts/s of model(**batch) under inference_mode in fp32, bf16 and fp16 weights; argmax agreement with fp32.
+
+    Without CUDA (the dry run) the same code runs on CPU and is reported beside the skip, not as the figure."""
+    if device != "cuda":
+        return {**NO_CUDA, "dry_run_on_cpu": torch_inference(assets, tokenizer, sizes, device)}
+    return torch_inference(assets, tokenizer, sizes, device)
+
+
+def torch_inference(assets: Assets, tokenizer, sizes: Sizes, device: str) -> dict[str, Any]:
     import torch
 
-    if device != "cuda":
-        return dict(NO_CUDA)
     out: dict[str, Any] = {}
     for batch_size in sizes.infer_batch_sizes:
         feeds = inference_feeds(assets, tokenizer, sizes.infer_texts, batch_size)
@@ -361,8 +367,9 @@ def bench_torch_cuda(assets: Assets, tokenizer, sizes: Sizes, device: str) -> di
             runs[name] = {"texts_per_s": sizes.infer_texts / seconds, "argmax_agreement_vs_fp32": float((preds == reference).mean())}
             del model, gpu_feeds
         out[f"batch_{batch_size}"] = runs
-        log(f"torch cuda batch {batch_size}: " + ", ".join(f"{k} {v['texts_per_s']:.0f}/s" for k, v in runs.items()))
-    torch.cuda.empty_cache()
+        log(f"torch {device} batch {batch_size}: " + ", ".join(f"{k} {v['texts_per_s']:.0f}/s" for k, v in runs.items()))
+    if device == "cuda":
+        torch.cuda.empty_cache()
     return out
 
 
@@ -432,7 +439,7 @@ def bench_ort_cpu(models: dict[str, Path], assets: Assets, tokenizer, sizes: Siz
         feeds = inference_feeds(assets, tokenizer, sizes.infer_texts, batch_size)
         runs = {name: {"texts_per_s": ort_texts_per_s(ort_session(path, n_cores, ["CPUExecutionProvider"]), feeds)}
                 for name, path in models.items()}
-        cuda = torch_cuda.get(f"batch_{batch_size}", {})
+        cuda = {} if "skipped" in torch_cuda else torch_cuda.get(f"batch_{batch_size}", {})
         for name, run in runs.items():
             for precision, c in cuda.items():
                 run[f"torch_cuda_{precision}_ratio"] = c["texts_per_s"] / run["texts_per_s"]

@@ -64,13 +64,19 @@ def test_dry_run_covers_every_step_with_sane_figures(dry_run: tuple[dict, dict])
         assert runs["fp32"]["speedup_vs_fp32"] == 1.0
         assert runs["bf16"]["speedup_vs_fp32"] == pytest.approx(runs["bf16"]["samples_per_s"] / runs["fp32"]["samples_per_s"])
 
-    assert printed["torch_cuda_inference"] == {"skipped": "no CUDA device"}
+    torch_inference = printed["torch_cuda_inference"]
+    assert torch_inference["skipped"] == "no CUDA device"
+    for batch in ("batch_32", "batch_128"):  # the CUDA step's code, run on CPU so the dry run exercises it
+        runs = torch_inference["dry_run_on_cpu"][batch]
+        assert set(runs) == {"fp32", "bf16", "fp16"} and all(r["texts_per_s"] > 0 for r in runs.values())
+        assert runs["fp32"]["argmax_agreement_vs_fp32"] == 1.0 and 0 <= runs["fp16"]["argmax_agreement_vs_fp32"] <= 1
     cuda_ep = printed["ort_cuda_inference"]
     assert "skipped" in cuda_ep and ("CUDAExecutionProvider" in cuda_ep["skipped"] or cuda_ep["skipped"] == "no CUDA device")
     assert printed["onnx_export"] == {"fp32": "model.onnx", "int8": "model.int8.onnx"}
     ort_cpu = printed["ort_cpu_inference"]
     for batch in ("batch_32", "batch_128"):
         assert ort_cpu[batch]["fp32"]["texts_per_s"] > 0 and ort_cpu[batch]["int8"]["texts_per_s"] > 0
+        assert not any(k.startswith("torch_cuda_") for k in ort_cpu[batch]["fp32"])  # no CUDA figure to compare with
 
     sweep = printed["serve_sweep"]
     cores = sweep["cores"]
