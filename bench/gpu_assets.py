@@ -23,6 +23,7 @@ from sftops.config import load_params
 from sftops.data.prepare import prepare
 from sftops.defaults import resolve_model_dir
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 SPLITS_WRITTEN = ("train", "test")  # train: the training benchmark; test: inference and the serving sweep
 
 
@@ -37,7 +38,12 @@ def save_model(base: Path, target: Path, *, tiny: bool) -> dict[str, object]:
         base = make_tiny_bert(target.parent / "_tiny_src")
     model = AutoModel.from_pretrained(str(base), dtype=torch.float32)
     model.to(torch.float16).save_pretrained(str(target))
-    AutoTokenizer.from_pretrained(str(base)).save_pretrained(str(target))
+    originals = [base / name for name in TOKENIZER_FILES if (base / name).is_file()]
+    if "tokenizer.json" in {f.name for f in originals}:
+        for f in originals:  # the files as shipped: an older transformers on the device reads them as-is
+            shutil.copy2(f, target / f.name)
+    else:
+        AutoTokenizer.from_pretrained(str(base)).save_pretrained(str(target))
     if tiny:
         shutil.rmtree(target.parent / "_tiny_src")
     return {"base": "tiny random BERT" if tiny else str(base), "stored_dtype": "float16",
