@@ -4,23 +4,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from sftops.feedback import FeedbackStore
-
-
-@pytest.fixture
-def feedback_url(postgres_url: str) -> str:
-    """The shared database with an empty feedback table."""
-    import sqlalchemy as sa
-
-    from sftops.dburl import storage_url
-
-    engine = sa.create_engine(storage_url(postgres_url))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS feedback"))
-    engine.dispose()
-    return postgres_url
 
 
 def test_put_ids_delete_and_purge_across_replicas(feedback_url: str) -> None:

@@ -36,20 +36,6 @@ def _wait_for(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-
         time.sleep(0.05)
 
 
-@pytest.fixture
-def feedback_url(postgres_url: str) -> str:
-    """The shared database with an empty feedback table."""
-    import sqlalchemy as sa
-
-    from sftops.dburl import storage_url
-
-    engine = sa.create_engine(storage_url(postgres_url))
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP TABLE IF EXISTS feedback"))
-    engine.dispose()
-    return postgres_url
-
-
 def test_two_replicas_share_feedback_with_dedup(feedback_url: str) -> None:
     a, b = FeedbackStore(feedback_url), FeedbackStore(feedback_url)
     try:
