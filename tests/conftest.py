@@ -73,7 +73,7 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def prepared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """data/prepared/ for 300 synthetic texts with learnable labels (180 train / 60 validation / 60 test)."""
+    """data/prepared/ for 300 synthetic texts with learnable labels (hash split 0.6/0.2/0.2: 180 / 63 / 57)."""
     from sftops.config import DataConfig
     from sftops.data.prepare import prepare
     from sftops.testing import make_text_dataset
@@ -88,7 +88,7 @@ def prepared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_params(tiny_bert_dir: Path) -> Callable[..., Params]:
-    """A factory of params that train the tiny BERT to near-perfect validation F1 in seconds on one thread."""
+    """A factory of params that train the tiny BERT in seconds on one thread (well above chance; see test_training)."""
     return lambda **sections: _tiny_params(tiny_bert_dir, **sections)
 
 

@@ -26,10 +26,25 @@ def test_early_stopping_stops_when_validation_f1_stalls(make_params, prepared_di
     assert result.epochs_run == pytest.approx(2.0)
 
 
-def test_training_learns_the_synthetic_labels(make_params, prepared_dir):
-    data = load_prepared(prepared_dir)
-    result = fine_tune(make_params(), data.label_map, data.train, data.validation)
-    assert result.best_metric is not None and result.best_metric > 0.8
+@pytest.mark.parametrize("salt", ["sftops", "another-salt"])
+def test_training_learns_the_synthetic_labels(make_params, salt, tmp_path):
+    """On two different hash splits: learning must not hinge on one lucky split.
+
+    The 32-wide tiny BERT of the other tests plateaus at two of three classes on some splits
+    (macro-F1 ~0.56), so this test gives the model room (64 wide, 4 heads) and a calmer rate."""
+    from sftops.config import DataConfig
+    from sftops.data.prepare import prepare
+    from sftops.testing import make_text_dataset, make_tiny_bert
+
+    make_text_dataset(300).to_csv(tmp_path / "data.csv", index=False)
+    cfg = DataConfig(source=str(tmp_path / "data.csv"), label_column="label", split_salt=salt,
+                     split={"train": 0.6, "validation": 0.2, "test": 0.2})
+    prepare(cfg, tmp_path / "prepared")
+    data = load_prepared(tmp_path / "prepared")
+    base = make_tiny_bert(tmp_path / "model", hidden=64, heads=4)
+    params = make_params(model={"base": str(base)}, train={"learning_rate": 2e-3, "epochs": 8, "warmup_ratio": 0.1})
+    result = fine_tune(params, data.label_map, data.train, data.validation)
+    assert result.best_metric is not None and result.best_metric > 0.9
 
 
 def test_train_stage_writes_model_metrics_curve_and_run(make_params, prepared_dir, tmp_path):
