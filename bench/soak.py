@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from serve_load import export_minilm, load, tweets  # noqa: E402
 
-from sftops.testing.servers import free_port, wait_http  # noqa: E402
+from sftops.testing.servers import free_port, mlflow_server_command, wait_http  # noqa: E402
 
 MODEL = "soak-model"
 TOKEN = "soak-feedback-token"
@@ -60,12 +60,9 @@ class Registry:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{self.root / 'mlflow.db'}",
-               "--artifacts-destination", str(self.root / "artifacts"), "--host", "127.0.0.1",
-               "--port", str(self.port), "--workers", "1"]
+        cmd, env = mlflow_server_command(self.root, self.port)
         log = open(self.root / "mlflow-server.log", "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
-                                     env={**os.environ, "MLFLOW_TRACKING_URI": ""})
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, env=env)
         log.close()
         wait_http(f"{self.url}/health", timeout=180, proc=self.proc)
 
