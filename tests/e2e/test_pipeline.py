@@ -85,6 +85,7 @@ def test_second_repro_with_a_worse_model_keeps_the_champion(repo: Path, mlflow_s
     registration = json.loads((repo / "models/registration.json").read_text())
     assert (registration["version"], registration["decision"]) == ("2", "rejected")
     assert registration["scores"]["1"] > registration["scores"]["2"]
+    assert registration["test_overlap"] == {"2": 0, "1": 0}  # neither model trained on a test text
     client = MlflowClient(mlflow_server_url)
     name = registration["name"]
     assert client.get_model_version_by_alias(name, "champion").version == "1"

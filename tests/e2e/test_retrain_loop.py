@@ -9,6 +9,7 @@ must be rejected. A background client streams requests through all of it and mus
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -216,6 +217,8 @@ def test_drift_alarm_retrains_promotes_and_hot_swaps_without_a_failed_request(
     merged = pd.read_csv(repo / "data/feedback/feedback.csv")
     assert len(merged) == len(docs) and set(merged["label"]) == {"neutral"}
     assert _drift(url)["model_version"] == "2"  # the monitor follows the swap with version 2's reference
+    gate = json.loads((repo / "models/registration.json").read_text())
+    assert gate["test_overlap"] == {"2": 0, "1": 0}, gate  # feedback went to train: no test text was trained on
 
 
 def test_a_worse_retrained_model_keeps_the_champion(project: tuple[Path, str, str], mlflow_server_url: str) -> None:
@@ -232,6 +235,8 @@ def test_a_worse_retrained_model_keeps_the_champion(project: tuple[Path, str, st
     assert (retrain["status"], retrain["reason"], retrain["model_version"], retrain["decision"]) == (
         "rejected", "manual", "3", "rejected")
     assert os.path.exists(repo / "dvc.lock") and run(["dvc", "status"], repo).stdout.strip().endswith("up to date.")
+    gate = json.loads((repo / "models/registration.json").read_text())
+    assert gate["test_overlap"] == {"3": 0, "2": 0}, gate  # still 0 after a second retrain
 
 
 def test_a_retrain_killed_midway_leaves_everything_consistent_and_a_later_one_succeeds(
