@@ -13,11 +13,9 @@ import mlflow
 from ..atomic import atomic_path, write_json
 from ..config import Params
 from ..data.prepared import PreparedData
-from ..modeling import ModelInfo, predict_logits
-from ..modeling._info import check_model_dir
+from ..modeling import ModelInfo, check_model_dir, predict_logits
 from ..paths import METRICS_DIR, MODEL_DIR, PLOTS_DIR
-from ..tracking import lineage_tags
-from ..tracking._runs import flat_params
+from ..tracking import flat_params, lineage_tags
 from ._baselines import tfidf_logreg_predictions, untuned_predictions
 from ._metrics import classification_metrics, confusion_rows
 from ._plots import plot_confusion, report_text

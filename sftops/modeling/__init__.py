@@ -1,7 +1,7 @@
 """Build the classifier (base model + K-label head + fine-tuning strategy) and run it for logits."""
 
 from ._build import build_classifier, check_base, load_tokenizer
-from ._info import MODEL_INFO_FILE, ModelInfo
+from ._info import MODEL_INFO_FILE, ModelInfo, check_model_dir
 from ._predict import logits_of, predict_logits
 from ._save import save_model
 from ._strategy import apply_strategy, count_trainable
@@ -12,6 +12,7 @@ __all__ = [
     "apply_strategy",
     "build_classifier",
     "check_base",
+    "check_model_dir",
     "count_trainable",
     "load_tokenizer",
     "logits_of",

@@ -2,6 +2,7 @@
 
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
+from ._data import subsample
 from ._overrides import apply_overrides
 from ._precision import resolve_precision
 from ._stage import TrainOutputs, effective_params, run_train
@@ -17,4 +18,5 @@ __all__ = [
     "fine_tune",
     "resolve_precision",
     "run_train",
+    "subsample",
 ]

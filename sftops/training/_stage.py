@@ -16,9 +16,7 @@ from ..config import Params
 from ..data.prepared import PreparedData
 from ..modeling import ModelInfo, check_base, save_model
 from ..paths import BEST_PARAMS_FILE, METRICS_DIR, MODEL_DIR, PLOTS_DIR
-from ..tracking import lineage_tags
-from ..tracking._lineage import git_state
-from ..tracking._runs import flat_params
+from ..tracking import flat_params, git_state, lineage_tags
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
 from ._curves import plot_curve, write_curve

@@ -15,8 +15,7 @@ from ..data.prepared import PreparedData
 from ..dburl import redact
 from ..modeling import check_base
 from ..paths import BEST_PARAMS_FILE
-from ..training import BestParams, MlflowStepLogger, apply_overrides, fine_tune
-from ..training._data import subsample
+from ..training import BestParams, MlflowStepLogger, apply_overrides, fine_tune, subsample
 from ._budget import StopAtBudget, SurplusTrial, counted, is_surplus, running, waiting
 from ._plots import save_study_plots
 from ._pruning import PruningCallback

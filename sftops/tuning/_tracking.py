@@ -12,8 +12,7 @@ from mlflow import MlflowClient
 from ..config import Params
 from ..dburl import scrub
 from ..exceptions import TrackingError
-from ..tracking import lineage_tags
-from ..tracking._runs import flat_params, log_params_batch
+from ..tracking import flat_params, lineage_tags, log_params_batch
 
 log = logging.getLogger(__name__)
 
