@@ -65,14 +65,23 @@ def check_reachable(uri: str, timeout: float) -> None:
 
 
 def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
-    """Set MLflow's tracking URI and experiment after checking the store answers; return the URI (it may hold a password)."""
+    """Set MLflow's tracking URI and experiment after checking the store answers; return the URI (it may hold a password).
+
+    A relative SQLite file is made absolute against the working folder.
+
+    Raises:
+        TrackingError: the server does not answer /health, or the store refuses to open the experiment."""
     import mlflow
 
     uri = resolve_tracking_uri(cfg)
     if uri.startswith(("http://", "https://")):
         check_reachable(uri, cfg.connect_timeout)
     elif uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///") :]).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        # absolute: a relative file means the working folder at connect time (the project), not wherever the
+        # process is later (MLflow caches one store per URI, so two projects' `mlflow.db` must not share one)
+        db = Path(uri[len("sqlite:///") :]).expanduser().resolve()
+        db.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{db}"
     mlflow.set_tracking_uri(uri)
     try:
         mlflow.set_experiment(experiment or cfg.experiment)
