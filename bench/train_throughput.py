@@ -18,8 +18,7 @@ import tempfile
 import time
 
 import numpy as np
-from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainerCallback,
-                          TrainingArguments)
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
 
 from sftops.config import load_params
 from sftops.data.prepared import load_prepared

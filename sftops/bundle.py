@@ -111,7 +111,7 @@ class BundleManifest(BaseModel):
         return save_record(self, Path(folder) / MANIFEST_FILE)
 
     @classmethod
-    def load(cls, folder: str | Path) -> "BundleManifest":
+    def load(cls, folder: str | Path) -> BundleManifest:
         """Read and check a bundle folder's manifest and that every published file is present."""
         folder = Path(folder)
         manifest = load_record(cls, folder / MANIFEST_FILE, RegistryError,

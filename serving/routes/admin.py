@@ -20,7 +20,6 @@ from ..schemas import (
 )
 from ..state import StateDep
 
-
 _ERRORS = {
     401: {"model": ErrorResponse}, 403: {"model": ErrorResponse}, 502: {"model": ErrorResponse,
     "description": "the registry did not answer or the new version could not be loaded"},

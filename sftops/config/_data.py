@@ -21,7 +21,7 @@ class SplitFractions(Section):
     test: float = Field(0.1, gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _sum_to_one(self) -> "SplitFractions":
+    def _sum_to_one(self) -> SplitFractions:
         total = self.train + self.validation + self.test
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(
@@ -93,7 +93,7 @@ class DataConfig(Section):
         return values
 
     @model_validator(mode="after")
-    def _lengths(self) -> "DataConfig":
+    def _lengths(self) -> DataConfig:
         if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
             raise ValueError(f"min_chars ({self.min_chars}) must not exceed max_chars ({self.max_chars})")
         if self.labels is not None and len(set(self.labels)) != len(self.labels):

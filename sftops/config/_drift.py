@@ -77,7 +77,7 @@ class DriftConfig(Section):
     retrain: RetrainConfig = RetrainConfig()
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DriftConfig":
+    def _consistent(self) -> DriftConfig:
         if self.min_samples > self.window:
             raise ValueError(f"min_samples ({self.min_samples}) must not exceed window ({self.window})")
         if len(set(self.detectors)) != len(self.detectors):

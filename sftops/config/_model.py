@@ -37,7 +37,7 @@ class ModelConfig(Section):
     lora: LoraConfig = LoraConfig()
 
     @model_validator(mode="after")
-    def _strategy(self) -> "ModelConfig":
+    def _strategy(self) -> ModelConfig:
         if self.strategy != "freeze" and self.freeze_layers:
             raise ValueError(f"freeze_layers={self.freeze_layers} needs strategy 'freeze', got '{self.strategy}'")
         return self

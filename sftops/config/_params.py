@@ -16,8 +16,8 @@ from ._export import ExportConfig
 from ._model import ModelConfig
 from ._registry import RegistryConfig
 from ._serve import ServeConfig
-from ._train import TrainConfig
 from ._tracking import TrackingConfig
+from ._train import TrainConfig
 from ._tune import TuneConfig
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, TypeAdapter, ValidationError, field_validator, model_validator
 
@@ -25,7 +25,7 @@ class FloatRange(Section):
     log: bool = False
 
     @model_validator(mode="after")
-    def _range(self) -> "FloatRange":
+    def _range(self) -> FloatRange:
         if not self.low < self.high:
             raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
         if self.log and self.low <= 0:
@@ -43,7 +43,7 @@ class IntRange(Section):
     log: bool = False
 
     @model_validator(mode="after")
-    def _range(self) -> "IntRange":
+    def _range(self) -> IntRange:
         if not self.low < self.high:
             raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
         return self
@@ -53,10 +53,10 @@ class Categorical(Section):
     """A hyperparameter drawn from a list of choices."""
 
     type: Literal["categorical"]
-    choices: list[Union[int, float, str, bool]] = Field(min_length=1)
+    choices: list[int | float | str | bool] = Field(min_length=1)
 
 
-SearchDimension = Annotated[Union[FloatRange, IntRange, Categorical], Field(discriminator="type")]
+SearchDimension = Annotated[FloatRange | IntRange | Categorical, Field(discriminator="type")]
 
 
 class TuneConfig(Section):
@@ -99,7 +99,7 @@ class TuneConfig(Section):
         return space
 
     @model_validator(mode="after")
-    def _budget(self) -> "TuneConfig":
+    def _budget(self) -> TuneConfig:
         if self.n_trials is None and self.timeout is None:
             raise ValueError("set n_trials or timeout (or both), otherwise the study never ends")
         return self

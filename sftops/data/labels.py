@@ -23,7 +23,7 @@ class LabelMap:
             raise DataError(f"label names must be unique, got {list(self.names)}")
 
     @classmethod
-    def from_labels(cls, labels: Iterable[object], order: Sequence[str] | None = None) -> "LabelMap":
+    def from_labels(cls, labels: Iterable[object], order: Sequence[str] | None = None) -> LabelMap:
         """Build from observed labels: the given `order`, or else sorted names (stable across runs)."""
         seen = sorted({str(label) for label in labels})
         if order is None:
@@ -59,14 +59,14 @@ class LabelMap:
         Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def from_json(cls, mapping: dict[str, int]) -> "LabelMap":
+    def from_json(cls, mapping: dict[str, int]) -> LabelMap:
         ids = sorted(mapping.values())
         if ids != list(range(len(ids))):
             raise DataError(f"label map ids must be 0..{len(ids) - 1}, got {ids}")
         return cls(tuple(sorted(mapping, key=mapping.__getitem__)))
 
     @classmethod
-    def load(cls, path: str | Path) -> "LabelMap":
+    def load(cls, path: str | Path) -> LabelMap:
         path = Path(path)
         try:
             return cls.from_json(json.loads(path.read_text(encoding="utf-8")))

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..config import ModelConfig
 from ..data.labels import LabelMap
-from ..modeling import build_classifier, load_tokenizer, logits_of
 from ..defaults import resolve_model_dir
+from ..modeling import build_classifier, load_tokenizer, logits_of
 
 
 def untuned_predictions(cfg: ModelConfig, label_map: LabelMap, texts: Sequence[str], *, seed: int,

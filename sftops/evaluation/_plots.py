@@ -15,8 +15,8 @@ def plot_confusion(matrix: list[list[int]], label_map: LabelMap, path: Path, tit
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
     import numpy as np
+    from sklearn.metrics import ConfusionMatrixDisplay
 
     fig, ax = plt.subplots(figsize=(1.6 + 1.2 * len(label_map), 1.2 + 1.2 * len(label_map)))
     ConfusionMatrixDisplay(np.asarray(matrix), display_labels=list(label_map.names)).plot(ax=ax, colorbar=False)

@@ -61,7 +61,7 @@ def build_classifier(cfg: ModelConfig, label_map: LabelMap, *, seed: int, base_d
         raise ModelError(f"model.base: {base} is not a usable Hugging Face model folder ({_first_line(exc)})") from None
     if cfg.dropout is not None:
         for key in _DROPOUT_KEYS:
-            if getattr(config, key, None) is not None or key == "classifier_dropout" and hasattr(config, key):
+            if getattr(config, key, None) is not None or (key == "classifier_dropout" and hasattr(config, key)):
                 setattr(config, key, cfg.dropout)
     set_seed(seed)
     try:

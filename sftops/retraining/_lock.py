@@ -80,7 +80,7 @@ class RetrainLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "RetrainLock":
+    def __enter__(self) -> RetrainLock:
         self.acquire()
         return self
 

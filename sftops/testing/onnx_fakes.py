@@ -87,7 +87,7 @@ def make_mean_id_bundle(
     return folder
 
 
-def _mean_id_reference(  # noqa: ANN202
+def _mean_id_reference(
     folder: Path, texts: Sequence[str], labels: Sequence[str], max_length: int, weight: np.ndarray, bias: np.ndarray
 ):
     from tokenizers import Tokenizer
@@ -107,7 +107,7 @@ def _mean_id_reference(  # noqa: ANN202
     )
 
 
-def register_bundle(client, experiment_id: str, name: str, bundle: Path, *, metrics: dict[str, float] | None = None) -> str:  # noqa: ANN001
+def register_bundle(client, experiment_id: str, name: str, bundle: Path, *, metrics: dict[str, float] | None = None) -> str:
     """Log `bundle` under `serving/` on a new run and register that run as a new version of `name`.
 
     The same layout the registry stage produces, so the server finds the bundle by run id.

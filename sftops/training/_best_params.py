@@ -29,6 +29,6 @@ class BestParams(BaseModel):
         return save_record(self, path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "BestParams":
+    def load(cls, path: str | Path) -> BestParams:
         return load_record(cls, path, ConfigError, missing="no tuned params; run `sftops tune` first (or pass --no-tuned)",
                            malformed="malformed best params; rerun `sftops tune`")

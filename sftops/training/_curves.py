@@ -26,11 +26,10 @@ def curve_rows(history: list[dict[str, float]]) -> list[dict[str, float | str]]:
 
 def write_curve(history: list[dict[str, float]], path: str | Path) -> Path:
     """Write `plots/training_curve.csv` atomically."""
-    with atomic_path(path) as tmp:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=CURVE_COLUMNS)
-            writer.writeheader()
-            writer.writerows(curve_rows(history))
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CURVE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(curve_rows(history))
     return Path(path)
 
 

@@ -14,8 +14,8 @@ import pandas as pd
 
 from ..config import Params
 from ..data.labels import LabelMap
-from ..modeling import build_classifier, count_trainable, load_tokenizer
 from ..defaults import resolve_model_dir
+from ..modeling import build_classifier, count_trainable, load_tokenizer
 from ._data import tokenize_frame
 from ._precision import resolve_precision
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sftops.config import Params, RetrainConfig, ServeConfig, TrackingConfig, TuneConfig, parse_params
+from sftops.config import RetrainConfig, ServeConfig, TrackingConfig, TuneConfig, parse_params
 from sftops.dburl import redact, scrub
 from sftops.exceptions import ConfigError, SftopsError, TrackingError
 
@@ -53,7 +53,7 @@ class _AuthHealth(BaseHTTPRequestHandler):
 
     seen: list[str | None] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         header = self.headers.get("Authorization")
         self.seen.append(header)
         ok = self.path == "/health" and header == "Basic " + base64.b64encode(f"alice:{PW}".encode()).decode()

@@ -94,7 +94,7 @@ def test_observe_predictions_reads_runtime_predictions_in_label_order(tmp_path: 
     assert monitor.status().observed == 4
     monitor.observe_predictions(preds, version="0")  # a batch of the version before a hot swap
     assert monitor.status().observed == 4
-    window_labels = monitor._monitor._labels.snapshot()  # noqa: SLF001 - the label ids recorded
+    window_labels = monitor._monitor._labels.snapshot()
     assert window_labels.tolist() == [2, 2, 2, 2]
     monitor.close()
 
@@ -167,7 +167,7 @@ def test_a_quiet_check_after_an_alarm_cannot_cancel_the_retrain_the_server_start
     try:
         _alarm_then_quiet(monitor, rng)  # the quiet check lands before the spawned retrain has even imported sftops
         assert json.loads((tmp_path / "retrain/drift_status.json").read_text())["alarm"] is False
-        proc = monitor._retrain_proc  # noqa: SLF001 - the `sftops retrain --alarm 1` it started
+        proc = monitor._retrain_proc
         assert proc is not None and proc.args[-2:] == ["--alarm", "1"]
         assert proc.wait(timeout=180) == 0, monitor.retrain_log.read_text()
         state = load_state(tmp_path / "retrain")
@@ -202,7 +202,7 @@ def test_while_the_cooldown_holds_an_alarm_is_suppressed_on_its_event_and_no_ret
         for _ in range(2):  # alarm after alarm: no process is started for either
             monitor.observe(_batch(rng, 150, shift=1.0))
             assert monitor.check_now().alarm
-        assert monitor._retrain_proc is None and not monitor.retrain_log.exists()  # noqa: SLF001
+        assert monitor._retrain_proc is None and not monitor.retrain_log.exists()
         journal = AlarmJournal(tmp_path / "feedback/feedback.db")
         alarms = [journal.get(1), journal.get(2)]
         assert journal.pending() == [] and [a.status for a in alarms] == ["suppressed", "suppressed"]
@@ -226,7 +226,7 @@ def test_an_alarm_while_a_retrain_holds_the_lock_is_suppressed_on_its_event(tmp_
         with RetrainLock(tmp_path / "retrain/retrain.lock"):  # a retrain (cron's, another replica's) is running
             monitor.observe(_batch(rng, 150, shift=1.0))
             assert monitor.check_now().alarm
-        assert monitor._retrain_proc is None  # noqa: SLF001
+        assert monitor._retrain_proc is None
         journal = AlarmJournal(tmp_path / "feedback/feedback.db")
         assert (journal.get(1).status, journal.get(1).decided_by) == ("suppressed", "a retrain is running (it holds the retrain lock)")
         journal.close()
@@ -321,8 +321,8 @@ def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_o
     app = create_app(serve, store, drift_config=cfg, project_dir=tmp_path)
     monitor = app.state.serving.monitor
     computed = []
-    original = monitor._status._compute  # noqa: SLF001 - count how often the slow status is computed
-    monitor._status._compute = lambda: computed.append(1) or original()  # noqa: SLF001
+    original = monitor._status._compute
+    monitor._status._compute = lambda: computed.append(1) or original()
 
     async def scenario() -> list[httpx.Response]:
         async with LifespanManager(app) as manager:

@@ -14,7 +14,6 @@ from pipelines.register import main as register_main
 from sftops.bundle import BUNDLE_ARTIFACT_PATH
 from sftops.registry import AuditEntry, audit_history, register_model
 
-
 NAME = "reg-scenario"
 
 

@@ -18,8 +18,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from sftops.testing.onnx_fakes import register_bundle
 from sftops.bundle import BundleManifest, VariantInfo
+from sftops.testing.onnx_fakes import register_bundle
 from sftops.testing.servers import free_port, wait_http
 
 LABELS = ["negative", "neutral", "positive"]
@@ -51,7 +51,7 @@ def _export_tiny_classifier(base: Path, folder: Path, seed: int) -> Path:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN202
+        def forward(self, input_ids, attention_mask, token_type_ids):
             out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, output_hidden_states=True)
             mask = attention_mask.unsqueeze(-1).float()
             return out.logits, (out.hidden_states[-1] * mask).sum(1) / mask.sum(1)

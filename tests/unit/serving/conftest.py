@@ -18,7 +18,7 @@ class Registry:
     name: str
     versions: dict[str, Path]  # version -> bundle folder
 
-    def client(self):  # noqa: ANN201
+    def client(self):
         from mlflow import MlflowClient
 
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)

@@ -16,8 +16,8 @@ from serving.app import create_app
 from serving.model_store import ModelRef, ModelStore
 from serving.runtime import softmax
 from serving.settings import load_settings
-from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 from sftops.config import ServeConfig
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 
 TOKEN = "s3cret"
 

@@ -10,8 +10,6 @@ from serving.model_store import ModelCache, ModelRef, ModelStore
 from sftops.exceptions import ServingError
 
 
-
-
 @pytest.mark.parametrize(
     ("spec", "want"),
     [

@@ -10,10 +10,10 @@ import pytest
 from tokenizers import Tokenizer
 
 from serving.runtime import ClassifierRuntime, load_runtime, plan_buckets, softmax
-from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model
 from sftops.bundle import BundleManifest, VariantInfo
 from sftops.defaults import builtin_model_dir
 from sftops.exceptions import ServingError
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model
 
 TEXTS = ["I love this so much", "awful", "the service was fine but the food was cold and late " * 3, "ok then"]
 
