@@ -8,6 +8,9 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from ._base import Section
 
+VariantName = Literal["optimized", "int8", "fp16"]
+_ALL_VARIANTS: tuple[VariantName, ...] = ("optimized", "int8", "fp16")
+
 
 class ExportConfig(Section):
     """ONNX opset, parity tolerances, which variants to build and when to publish them."""
@@ -20,8 +23,8 @@ class ExportConfig(Section):
         None, description="Test examples for each variant's macro-F1 and speed; null = the whole test split."
     )
     batch_size: PositiveInt = Field(32, description="Batch size for the comparisons (length-sorted batches).")
-    variants: list[Literal["optimized", "int8", "fp16"]] = Field(
-        default_factory=lambda: ["optimized", "int8", "fp16"],
+    variants: list[VariantName] = Field(
+        default_factory=lambda: list(_ALL_VARIANTS),
         description="Variants built beside the fp32 model.onnx.",
     )
     max_f1_drop: float = Field(0.01, ge=0, le=1, description="A variant losing more test macro-F1 than this is not published.")
@@ -34,7 +37,7 @@ class ExportConfig(Section):
 
     @field_validator("variants")
     @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
+    def _unique(cls, value: list[VariantName]) -> list[VariantName]:
         if len(set(value)) != len(value):
             raise ValueError(f"each variant may appear once, got {value}")
         return value

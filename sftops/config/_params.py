@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ class Params(Section):
     drift: DriftConfig = DriftConfig()
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     loc = ".".join(str(part) for part in error["loc"] if not str(part).startswith("function-after"))
     msg = error["msg"]
     if error["type"] == "extra_forbidden":

@@ -46,7 +46,11 @@ class ServeConfig(Section):
     poll_interval_s: PositiveFloat = Field(30.0, description="How often the registry alias is checked for a new version.")
     registry_timeout_s: PositiveFloat = Field(10.0, description="Seconds one registry call may take.")
     cache_dir: str | None = Field(None, description="Local model cache; null = ~/.cache/sftops/serving")
-    feedback_db: EnvStr = Field("feedback/feedback.db", description="Where POST /v1/feedback stores labels: a SQLite file, or a postgresql:// URL shared by replicas; ${VAR} takes a value (e.g. the password) from the environment.")
+    feedback_db: EnvStr = Field(
+        "feedback/feedback.db",
+        description="Where POST /v1/feedback stores labels: a SQLite file, or a postgresql:// URL shared by replicas; "
+        "${VAR} takes a value (e.g. the password) from the environment.",
+    )
     feedback_retention_days: PositiveFloat | None = Field(
         None, description="Feedback older than this many days is deleted from the store and left out of retraining; null = kept"
     )

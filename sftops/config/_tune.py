@@ -122,7 +122,7 @@ def _check_dimension(key: str, dim: FloatRange | IntRange | Categorical) -> None
         raise ValueError(f"{key!r} is not a tunable key; expected one of {', '.join(tunable_keys())}")
     field = section.model_fields[name]
     # the field's own type and bounds, without the section's cross-field checks
-    adapter = TypeAdapter(Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation)
+    adapter: TypeAdapter[object] = TypeAdapter(field.rebuild_annotation())
     values = dim.choices if isinstance(dim, Categorical) else [dim.low, dim.high]
     for value in values:
         try:
