@@ -7,6 +7,7 @@ SftopsError
  ├── TrackingError        MLflow tracking server unreachable or refusing
  ├── RegistryError        registry unreachable, no champion, missing artifact
  ├── ExportError          ONNX export or parity gate failed
+ ├── InferenceError       a bundle's ONNX model or tokenizer cannot be loaded or run (sftops.inference)
  └── ServingError         the server cannot start (no model, no cache)
 
 The CLI turns each into a one-line message and exit code 1; anything else is a bug
@@ -44,6 +45,10 @@ class ExportError(SftopsError):
     """ONNX export, a variant, or its parity check failed."""
 
 
+class InferenceError(SftopsError):
+    """A serving bundle's ONNX model or tokenizer cannot be loaded or run; callers may re-raise it as their own kind."""
+
+
 class ServingError(SftopsError):
     """The inference server cannot start or serve."""
 
@@ -52,6 +57,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "ExportError",
+    "InferenceError",
     "ModelError",
     "RegistryError",
     "ServingError",
