@@ -158,7 +158,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)
-    endpoints = {route.path for router in routers for route in router.routes}  # type: ignore[attr-defined]
+    endpoints = {route.path for router in routers for route in router.routes}
     app.add_middleware(BodyLimits, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=metrics, endpoints=lambda: endpoints)
     return app

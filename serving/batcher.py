@@ -143,7 +143,7 @@ class Batcher(Generic[P, R]):
         free = self._queue.maxsize - self._queue.qsize()
         if len(payloads) > free:
             raise QueueFullError(self.depth, retry_after_s=max(1.0, self.max_wait_s))
-        items = [Item(payload) for payload in payloads]
+        items: list[Item[P, R]] = [Item(payload) for payload in payloads]
         for n, item in enumerate(items):
             try:
                 self._queue.put_nowait(item)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, HTTPException
 from starlette.concurrency import run_in_threadpool
 
@@ -11,7 +13,7 @@ from ..state import StateDep
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "missing or wrong token"},
     403: {"model": ErrorResponse, "description": "feedback disabled: no feedback or admin token configured"},
     422: {"model": ErrorResponse, "description": "unknown label, blank text or control characters"},

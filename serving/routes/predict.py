@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
@@ -10,7 +12,7 @@ from ..state import StateDep
 
 router = APIRouter(prefix="/v1", tags=["predict"])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "a text is over the model's max_length (serve.on_too_long: reject)"},
     422: {"model": ErrorResponse, "description": "malformed request"},
     503: {"model": ErrorResponse, "description": "queue full or no model loaded; see Retry-After"},

@@ -32,7 +32,7 @@ def _allocate(total: int, weights: dict[str, float], minimum: int = 1) -> dict[s
         sizes[order[i % len(order)]] += 1
         i += 1
     while sum(sizes.values()) > total:
-        biggest = max(sorted(sizes), key=sizes.get)
+        biggest = max(sorted(sizes), key=sizes.__getitem__)
         sizes[biggest] -= 1
     return sizes
 

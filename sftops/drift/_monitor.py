@@ -51,7 +51,7 @@ class _Ring:
 
     def __init__(self, capacity: int, width: int | None, dtype: type) -> None:
         shape = (capacity,) if width is None else (capacity, width)
-        self._data = np.zeros(shape, dtype=dtype)
+        self._data: np.ndarray = np.zeros(shape, dtype=dtype)
         self._next = 0
         self.size = 0
 
@@ -138,8 +138,7 @@ class DriftMonitor:
         if n < self.cfg.min_samples:
             return DriftReport("warming_up", time.time(), n, total, self.cfg.p_value, alpha)
         results = [self._run(name, window, alpha, seed) for name in self.cfg.detectors]
-        state = "alarm" if any(r.alarm for r in results) else "ok"
-        return DriftReport(state, time.time(), n, total, self.cfg.p_value, alpha, results)
+        return DriftReport("alarm" if any(r.alarm for r in results) else "ok", time.time(), n, total, self.cfg.p_value, alpha, results)
 
     def _run(self, name: str, window: dict[str, np.ndarray], alpha: float, seed: int) -> DetectorResult:
         ref = self.reference

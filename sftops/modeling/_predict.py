@@ -30,7 +30,7 @@ def logits_of(model, tokenizer, texts: Sequence[str], *, batch_size: int = 64, m
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 idx = order[start : start + batch_size]
-                features = [{key: encoded[key][i] for key in encoded.keys()} for i in idx]
+                features = [{key: encoded[key][i] for key in encoded} for i in idx]
                 batch = tokenizer.pad(features, return_tensors="pt")
                 batch = {key: value.to(device) for key, value in batch.items()}
                 out[idx] = model(**batch).logits.float().cpu().numpy()

@@ -69,7 +69,7 @@ def merge_feedback(
         finally:
             store.close()
     known = set(labels) if labels else None
-    kept = [(t, l) for t, l in rows if known is None or l in known]
+    kept = [(text, label) for text, label in rows if known is None or label in known]
     if kept:
         frame = pd.DataFrame(kept, columns=[data.text_column, data.label_column])
         with atomic_path(out) as tmp:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -19,7 +21,7 @@ def save_study_plots(study: optuna.Study, folder: Path) -> list[Path]:
     from optuna.visualization import matplotlib as ovm
 
     folder.mkdir(parents=True, exist_ok=True)
-    plots = {
+    plots: dict[str, Callable[[optuna.Study], Any]] = {
         "optimization_history": ovm.plot_optimization_history,
         "param_importances": ovm.plot_param_importances,
         "intermediate_values": ovm.plot_intermediate_values,
