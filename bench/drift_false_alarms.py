@@ -1,7 +1,7 @@
 """Measure drift false alarms as the loop is deployed, and detection of shifted text, on a fine-tuned bundle.
 
 Run it in a project after `dvc repro`: the bundle export wrote (models/onnx, served variant and
-all, as `serving.runtime.load_runtime` picks it for serve.device) and that bundle's own drift
+all, as `sftops.inference.load_runtime` picks it for serve.device) and that bundle's own drift
 reference. Every window of `drift.window` texts is classified by the serving runtime and checked by
 the server's `ServingMonitor` (alarms go to a throw-away journal; no retrain is started).
 
@@ -81,10 +81,10 @@ def main() -> None:
     from prometheus_client import CollectorRegistry
 
     from serving.monitor import ServingMonitor
-    from serving.runtime import load_runtime
     from sftops.config import load_params
     from sftops.data.prepared import load_prepared
     from sftops.drift.reference import DriftReference
+    from sftops.inference import load_runtime
 
     logging.getLogger("serving.monitor").setLevel(logging.ERROR)  # one "drift alarm" log line per alarmed window
     project = Path(args.project)

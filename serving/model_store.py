@@ -36,9 +36,8 @@ from pydantic import BaseModel, Field
 from sftops.atomic import write_json
 from sftops.bundle import MANIFEST_FILE
 from sftops.dburl import scrub
-from sftops.exceptions import RegistryError, ServingError
-
-from .runtime import ClassifierRuntime, load_runtime
+from sftops.exceptions import RegistryError, ServingError, SftopsError
+from sftops.inference import ClassifierRuntime, load_runtime
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +308,7 @@ class ModelStore:
         try:
             return self._load(info, self.cache.fetch(info, client))
         except Exception as exc:  # a corrupt bundle fails in many libraries (ORT, tokenizers, json, the registry)
-            reason = str(exc) if isinstance(exc, (ServingError, RegistryError)) else f"{type(exc).__name__}: {exc}"
+            reason = str(exc) if isinstance(exc, SftopsError) else f"{type(exc).__name__}: {exc}"
             failed = self._backoff
             failures = failed.failures + 1 if failed and failed.version == info.version else 1
             delay = min(self.retry_base_s * 2 ** (failures - 1), self.retry_max_s)

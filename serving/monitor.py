@@ -97,7 +97,7 @@ class Refreshed(Generic[T]):
 
 
 class ObservedPrediction(Protocol):
-    """What the monitor needs from one served prediction (serving.runtime.Prediction plus token counts)."""
+    """What the monitor needs from one served prediction (sftops.inference.Prediction plus token counts)."""
 
     probabilities: dict[str, float]
     embedding: np.ndarray | None

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from sftops.feedback import FeedbackStore
+from sftops.inference import Prediction
 
 from .batcher import Batcher
 from .metrics import ServingMetrics
 from .model_store import LoadedModel, ModelInfo, ModelStore
 from .monitor import ServingMonitor
-from .runtime import Prediction
 from .settings import ServeSettings
 
 Answer = tuple[Prediction, ModelInfo]

@@ -14,9 +14,9 @@ from asgi_lifespan import LifespanManager
 
 from serving.app import create_app
 from serving.model_store import ModelRef, ModelStore
-from serving.runtime import softmax
 from serving.settings import load_settings
 from sftops.config import ServeConfig
+from sftops.inference import softmax
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 
 TOKEN = "s3cret"
@@ -424,7 +424,7 @@ def test_the_server_imports_neither_torch_nor_transformers() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, serving.app, serving.cli, serving.monitor, serving.runtime, serving.model_store; "
+    code = ("import sys, serving.app, serving.cli, serving.monitor, serving.model_store; "
             "print(sorted(m for m in ('torch', 'transformers', 'peft', 'optimum') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

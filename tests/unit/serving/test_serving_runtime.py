@@ -1,4 +1,4 @@
-"""serving/runtime.py: exact outputs of a fixed-weight ONNX model, length buckets, variant choice."""
+"""The server's runtime (sftops.inference): exact outputs of a fixed-weight ONNX model, length buckets, variant choice."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from serving.runtime import ClassifierRuntime, load_runtime, plan_buckets, softmax
 from sftops.bundle import BundleManifest, VariantInfo
 from sftops.defaults import builtin_model_dir
-from sftops.exceptions import ServingError
+from sftops.exceptions import InferenceError
+from sftops.inference import BundleTokenizer, ClassifierRuntime, load_runtime, plan_buckets, softmax
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model
 
 TEXTS = ["I love this so much", "awful", "the service was fine but the food was cold and late " * 3, "ok then"]
@@ -71,13 +71,13 @@ def test_batch_results_equal_one_by_one_results(bundle: Path) -> None:
 
 def test_label_count_must_match_the_model(tmp_path: Path) -> None:
     session = ort.InferenceSession(str(make_mean_id_model(tmp_path / "m.onnx")), providers=["CPUExecutionProvider"])
-    tok = Tokenizer.from_file(str(builtin_model_dir() / "tokenizer.json"))
-    with pytest.raises(ServingError, match="3 classes but the label map has 2"):
-        ClassifierRuntime(session, tok, ["a", "b"], 16)
+    tok = BundleTokenizer(Tokenizer.from_file(str(builtin_model_dir() / "tokenizer.json")), 16)
+    with pytest.raises(InferenceError, match="3 classes but the label map has 2"):
+        ClassifierRuntime(session, tok, ["a", "b"])
 
 
 def test_variant_choice_and_errors(bundle: Path, tmp_path: Path) -> None:
-    with pytest.raises(ServingError, match="'int8' is not a published variant"):
+    with pytest.raises(InferenceError, match="'int8' is not a published variant"):
         load_runtime(bundle, device="cpu", variant="int8")
     # a CPU bundle with an int8 variant: CPU prefers it over fp32
     folder = make_mean_id_bundle(tmp_path / "b2")
@@ -88,7 +88,7 @@ def test_variant_choice_and_errors(bundle: Path, tmp_path: Path) -> None:
     assert load_runtime(folder, device="cpu").variant == "int8"
     assert load_runtime(folder, device="auto").provider == "CPUExecutionProvider"  # no GPU here: degrades to CPU
     (folder / "model.int8.onnx").write_bytes(b"not onnx")
-    with pytest.raises(ServingError, match="ONNX Runtime cannot load"):
+    with pytest.raises(InferenceError, match="ONNX Runtime cannot load"):
         load_runtime(folder, device="cpu")
 
 
