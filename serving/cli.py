@@ -1,4 +1,4 @@
-"""`sftops serve --model NAME[@ALIAS|/VERSION] [--host H] [--port P] [--params params.yaml]`."""
+"""`sftops serve --model NAME[@ALIAS|/VERSION]|models:/... [--host H] [--port P] [--params params.yaml]`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from pathlib import Path
 
 from sftops.cli import run_guarded, stage_parser
 
+COMMAND_HELP = {"serve": "Serve a registered model over HTTP with ONNX Runtime"}  # for `sftops --help`
+
 log = logging.getLogger(__name__)
 
 
 def serve(argv: Sequence[str]) -> None:
     """Load the model (failing fast with a clear message), then run uvicorn until stopped."""
     parser = stage_parser("serve", "Serve a registered model over HTTP with ONNX Runtime.")
-    parser.add_argument("--model", help="NAME[@ALIAS|/VERSION] in the registry, or a local bundle folder such as "
+    parser.add_argument("--model", help="NAME[@ALIAS|/VERSION] or models:/... in the registry (MLFLOW_REGISTRY_URI "
+                        "when set, else the tracking URI), or a local bundle folder such as "
                         "models/onnx (default: serve.model, else registry.model_name@serve.alias)")
     parser.add_argument("--host", help="bind address (default: serve.host)")
     parser.add_argument("--port", type=int, help="port (default: serve.port)")
@@ -29,10 +32,11 @@ def serve(argv: Sequence[str]) -> None:
     from sftops.config import load_params
     from sftops.dburl import resolve
     from sftops.feedback import FeedbackStore
+    from sftops.registry import ModelRef
     from sftops.tracking import resolve_tracking_uri
 
     from .app import create_app
-    from .model_store import ModelRef, ModelStore, limit_registry_retries
+    from .model_store import ModelStore, limit_registry_retries
     from .settings import load_settings
 
     params = load_params(args.params)
@@ -57,7 +61,8 @@ def serve(argv: Sequence[str]) -> None:
         log.warning("DEGRADED: %s", store.degraded)
     feedback = FeedbackStore(resolve(settings.expanded_feedback_db(), project_dir))
     app = create_app(settings, store, feedback, drift_config=params.drift, project_dir=project_dir, params_file=params_file)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False, timeout_graceful_shutdown=int(settings.drain_timeout_s))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False,
+                timeout_graceful_shutdown=int(settings.drain_timeout_s))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Which model is served: resolve `NAME[@ALIAS|/VERSION]` in the MLflow registry, cache it, follow the alias.
+"""Which model is served: resolve a model reference (sftops.registry.ModelRef) in the MLflow registry, cache it, follow the alias.
 
 Cache layout (one folder per version; several servers may share it, see ModelCache):
 
@@ -22,7 +22,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -30,66 +29,31 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import BaseModel, Field
+from typing import TYPE_CHECKING
 
 from sftops.atomic import write_json
 from sftops.bundle import MANIFEST_FILE
 from sftops.dburl import scrub
 from sftops.exceptions import RegistryError, ServingError, SftopsError
 from sftops.inference import ClassifierRuntime, load_runtime
+from sftops.registry import ModelRef, RegistryUnreachable, ResolvedModel, download_bundle, registry_client, resolve_model
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 log = logging.getLogger(__name__)
 
 INFO_FILE = "model_info.json"
 DEFAULT_CACHE_DIR = Path("~/.cache/sftops/serving")
-_REF = re.compile(r"^(?P<name>[^@/]+)(?:@(?P<alias>[^@/]+)|/(?P<version>\d+))?$")
-_NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """A registered model and either an alias to follow or a fixed version."""
-
-    name: str
-    alias: str | None = None
-    version: str | None = None
-
-    @classmethod
-    def parse(cls, spec: str, default_alias: str = "champion") -> "ModelRef":
-        match = _REF.match(spec.strip())
-        if not match:
-            raise ServingError(f"--model {spec!r}: expected NAME, NAME@ALIAS or NAME/VERSION (e.g. sftops-sentiment@champion)")
-        alias, version = match["alias"], match["version"]
-        return cls(match["name"], alias or (None if version else default_alias), version)
-
-    def __str__(self) -> str:
-        return f"{self.name}@{self.alias}" if self.alias else f"{self.name}/{self.version}"
-
-
-class ModelInfo(BaseModel):
-    """What a client may ask about the served model (GET /v1/model)."""
-
-    name: str
-    version: str
-    alias: str | None = None
-    run_id: str | None = None
-    data_hash: str | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     """A model ready to answer: its registry facts and its runtime."""
 
-    info: ModelInfo
+    info: ResolvedModel
     runtime: ClassifierRuntime
     bundle_dir: Path
-
-
-class RegistryUnreachable(RegistryError):
-    """The registry did not answer (network, server down), as opposed to answering 'no such model'."""
 
 
 def limit_registry_retries(timeout_s: float) -> None:
@@ -100,38 +64,6 @@ def limit_registry_retries(timeout_s: float) -> None:
 
     set_private_env({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
                      "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, int(timeout_s)))})
-
-
-def _registry_call(what: str, func: Callable[[], object]) -> object:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return func()
-    except MlflowException as exc:
-        if exc.error_code in _NOT_FOUND_CODES:
-            raise RegistryError(f"{what}: {scrub(exc.message)}") from None
-        # MLflow's messages name the request URL, with any password in the tracking URI
-        raise RegistryUnreachable(f"{what}: registry did not answer ({scrub(exc.message.splitlines()[0])[:300]})") from None
-    except Exception as exc:  # requests/urllib3 connection errors surface as several types
-        raise RegistryUnreachable(f"{what}: registry did not answer ({type(exc).__name__}: {scrub(str(exc))[:300]})") from None
-
-
-def resolve_info(client: "object", ref: ModelRef) -> ModelInfo:
-    """Ask the registry which version `ref` means now, with its run id, data hash and metrics."""
-    if ref.alias:
-        mv = _registry_call(f"model {ref}", lambda: client.get_model_version_by_alias(ref.name, ref.alias))
-    else:
-        mv = _registry_call(f"model {ref}", lambda: client.get_model_version(ref.name, ref.version))
-    tags = dict(mv.tags or {})
-    metrics: dict[str, float] = {}
-    if mv.run_id:
-        run = _registry_call(f"run {mv.run_id}", lambda: client.get_run(mv.run_id))
-        metrics = dict(run.data.metrics)
-        tags = {**{k: v for k, v in run.data.tags.items() if k.startswith("sftops.")}, **tags}
-    return ModelInfo(
-        name=ref.name, version=str(mv.version), alias=ref.alias, run_id=mv.run_id,
-        data_hash=tags.get("sftops.data_hash"), metrics=metrics, tags=tags,
-    )
 
 
 class ModelCache:
@@ -159,10 +91,8 @@ class ModelCache:
         folder = self.version_dir(name, version)
         return (folder / MANIFEST_FILE).is_file() and (folder / INFO_FILE).is_file()
 
-    def fetch(self, info: ModelInfo, client: "object") -> Path:
+    def fetch(self, info: ResolvedModel, client: MlflowClient) -> Path:
         """The cached bundle of `info`'s version, downloading it (via sftops.registry) first when missing."""
-        from sftops.registry import download_bundle
-
         target = self.version_dir(info.name, info.version)
         if self.has(info.name, info.version):
             return target
@@ -195,11 +125,11 @@ class ModelCache:
                 if stale.stat().st_mtime < cutoff:
                     shutil.rmtree(stale, ignore_errors=True)
 
-    def remember_alias(self, info: ModelInfo) -> None:
+    def remember_alias(self, info: ResolvedModel) -> None:
         if info.alias:
             write_json(self.root / info.name / "aliases" / f"{info.alias}.json", {"version": info.version})
 
-    def cached_info(self, ref: ModelRef) -> ModelInfo | None:
+    def cached_info(self, ref: ModelRef) -> ResolvedModel | None:
         """The version `ref` meant when last resolved, if its bundle is cached."""
         version = ref.version
         if ref.alias:
@@ -211,7 +141,7 @@ class ModelCache:
         if version is None or not self.has(ref.name, version):
             return None
         raw = json.loads((self.version_dir(ref.name, version) / INFO_FILE).read_text(encoding="utf-8"))
-        return ModelInfo.model_validate({**raw, "alias": ref.alias})
+        return ResolvedModel.model_validate({**raw, "alias": ref.alias})
 
 
 @dataclass(frozen=True)
@@ -258,7 +188,7 @@ class ModelStore:
         self.last_error: str | None = None
 
     @classmethod
-    def from_folder(cls, folder: str | Path, **load_args: object) -> "ModelStore":
+    def from_folder(cls, folder: str | Path, **load_args: object) -> ModelStore:
         """A store serving one local bundle folder (e.g. models/onnx): no registry, no alias to follow."""
         folder = Path(folder).resolve()
         store = cls(ModelRef(folder.name, version="local"), tracking_uri=None, **load_args)  # type: ignore[arg-type]
@@ -293,17 +223,17 @@ class ModelStore:
         found = [p for p in (self.load_failure, self.degraded) if p]
         return "; ".join(found) or None
 
-    def _client(self) -> "object":
-        from mlflow import MlflowClient
+    def _client(self) -> MlflowClient:
+        """A client of the tracking URI and its registry (MLFLOW_REGISTRY_URI when set); no /health probe, since
+        every poll would pay for it and an unreachable registry shows in the request itself."""
+        return registry_client(self.tracking_uri, check=False)
 
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
-
-    def _load(self, info: ModelInfo, bundle_dir: Path) -> LoadedModel:
+    def _load(self, info: ResolvedModel, bundle_dir: Path) -> LoadedModel:
         runtime = load_runtime(bundle_dir, **self._load_args)
         runtime.warmup()
         return LoadedModel(info=info, runtime=runtime, bundle_dir=bundle_dir)
 
-    def _fetch_and_load(self, info: ModelInfo, client: "object") -> LoadedModel:
+    def _fetch_and_load(self, info: ResolvedModel, client: MlflowClient) -> LoadedModel:
         """Download (if needed), load and warm up `info`'s version; any failure is recorded and raised as ServingError."""
         try:
             return self._load(info, self.cache.fetch(info, client))
@@ -319,7 +249,7 @@ class ModelStore:
                 self.on_load_failure(info.version, reason)
             raise ServingError(str(message)) from None
 
-    def _loaded(self, info: ModelInfo, model: LoadedModel) -> None:
+    def _loaded(self, info: ResolvedModel, model: LoadedModel) -> None:
         """`model` loaded fine: remember the alias, clear any failure, swap it in."""
         self.cache.remember_alias(info)
         self._backoff = None
@@ -339,13 +269,13 @@ class ModelStore:
         """
         if self._folder is not None:
             with self._lock:
-                model = self._load(ModelInfo(name=self.ref.name, version="local"), self._folder)
+                model = self._load(ResolvedModel(name=self.ref.name, version="local"), self._folder)
                 self._swap(model)
                 return model
         with self._lock:
             try:
                 client = self._client()
-                info = resolve_info(client, self.ref)
+                info = resolve_model(self.ref, client=client)
                 self.degraded = None
             except RegistryUnreachable as exc:
                 info = self.cache.cached_info(self.ref)
@@ -385,7 +315,7 @@ class ModelStore:
         with self._lock:
             client = self._client()
             try:
-                info = resolve_info(client, self.ref)
+                info = resolve_model(self.ref, client=client)
             except RegistryError as exc:
                 self.last_error = str(exc)
                 raise

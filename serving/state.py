@@ -9,14 +9,15 @@ from fastapi import Depends, HTTPException, Request
 
 from sftops.feedback import FeedbackStore
 from sftops.inference import Prediction
+from sftops.registry import ResolvedModel
 
 from .batcher import Batcher
 from .metrics import ServingMetrics
-from .model_store import LoadedModel, ModelInfo, ModelStore
+from .model_store import LoadedModel, ModelStore
 from .monitor import ServingMonitor
 from .settings import ServeSettings
 
-Answer = tuple[Prediction, ModelInfo]
+Answer = tuple[Prediction, ResolvedModel]
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sftops.exceptions import RegistryError
-from sftops.registry import AuditEntry, champion_stack, decide, parse_model_ref
+from sftops.registry import AuditEntry, ModelRef, champion_stack, decide
 
 
 def test_gate_rule_needs_a_strict_win_of_at_least_min_improvement() -> None:
@@ -39,13 +39,22 @@ def test_champion_stack_pushes_promotions_and_pops_rollbacks() -> None:
     ("models:/m/12", ("m", None, "12")),
 ])
 def test_model_references(ref: str, expected: tuple) -> None:
-    assert parse_model_ref(ref) == expected
+    parsed = ModelRef.parse(ref)
+    assert (parsed.name, parsed.alias, parsed.version) == expected
+    assert ModelRef.parse(str(parsed)) == ModelRef.parse(parsed.uri) == parsed
+
+
+def test_a_reference_names_an_alias_or_a_version() -> None:
+    assert ModelRef("m") == ModelRef("m", alias="champion")
+    assert ModelRef.parse("m", default_alias="staging") == ModelRef("m", alias="staging")
+    with pytest.raises(RegistryError, match="an alias or a version, not both"):
+        ModelRef("m", alias="champion", version="3")
 
 
 @pytest.mark.parametrize("ref", ["", "m/abc", "m@a@b", "models:/"])
 def test_bad_model_references(ref: str) -> None:
     with pytest.raises(RegistryError, match="is not NAME, NAME@ALIAS"):
-        parse_model_ref(ref)
+        ModelRef.parse(ref)
 
 
 def test_audit_entry_round_trips_and_names_its_actor(monkeypatch: pytest.MonkeyPatch) -> None:

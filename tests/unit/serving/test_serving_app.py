@@ -13,10 +13,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from serving.app import create_app
-from serving.model_store import ModelRef, ModelStore
+from serving.model_store import ModelStore
 from serving.settings import load_settings
 from sftops.config import ServeConfig
 from sftops.inference import softmax
+from sftops.registry import ModelRef
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 
 TOKEN = "s3cret"

@@ -18,10 +18,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from serving.app import create_app
-from serving.model_store import ModelRef, ModelStore
+from serving.model_store import ModelStore
 from serving.settings import load_settings
 from sftops.config import ServeConfig
 from sftops.exceptions import ServingError
+from sftops.registry import ModelRef
 from sftops.testing.onnx_fakes import BIAS, WEIGHT, make_mean_id_bundle, register_bundle
 
 NAME = "guarded"
