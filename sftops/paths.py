@@ -15,6 +15,11 @@ REGISTRATION_FILE = Path("models/registration.json")
 
 METRICS_DIR = Path("metrics")
 PLOTS_DIR = Path("plots")
+TRAIN_METRICS_FILE = METRICS_DIR / "train.json"
+EVAL_FILE = METRICS_DIR / "eval.json"
+EXPORT_METRICS_FILE = METRICS_DIR / "export.json"
+CURVE_FILE = PLOTS_DIR / "training_curve.csv"
+CONFUSION_FILE = PLOTS_DIR / "confusion_matrix.csv"
 
 LABEL_MAP_FILE = "label_map.json"  # inside a model folder
 

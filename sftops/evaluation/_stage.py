@@ -14,17 +14,13 @@ from ..atomic import atomic_path, write_json
 from ..config import Params
 from ..data.prepared import PreparedData
 from ..modeling import ModelInfo, check_model_dir, predict_logits
-from ..paths import METRICS_DIR, MODEL_DIR, PLOTS_DIR
+from ..paths import CONFUSION_FILE, CURVE_FILE, EVAL_FILE, MODEL_DIR
 from ..tracking import flat_params, lineage_tags
 from ._baselines import tfidf_logreg_predictions, untuned_predictions
 from ._metrics import classification_metrics, confusion_rows
 from ._plots import plot_confusion, report_text
 
 log = logging.getLogger(__name__)
-
-EVAL_FILE = METRICS_DIR / "eval.json"
-CONFUSION_FILE = PLOTS_DIR / "confusion_matrix.csv"
-CURVE_FILE = PLOTS_DIR / "training_curve.csv"
 
 
 def _write_confusion(rows: list[dict[str, str]], path: Path) -> None:

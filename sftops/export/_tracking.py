@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 
 from ..config import Params
-from ..tracking import connect, lineage_tags
+from ..tracking import lineage_tags
 from ._bundle import ExportReport
 
 log = logging.getLogger(__name__)
 
 
 def log_export(report: ExportReport, params: Params) -> str:
-    """One MLflow run named `export` in the pipeline's experiment; returns its run id."""
+    """One MLflow run named `export` in the experiment MLflow is connected to (`sftops.tracking.connect`); its run id."""
     import mlflow
 
-    connect(params.tracking)
     tags = {**lineage_tags(params), "sftops.stage": "export"}
     with mlflow.start_run(run_name="export", tags=tags) as run:
         mlflow.log_params({f"export.{k}": v for k, v in params.export.model_dump(mode="json").items()}

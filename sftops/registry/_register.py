@@ -14,7 +14,7 @@ from ..config import Params
 from ..data.prepared import load_prepared
 from ..dburl import redact
 from ..exceptions import RegistryError
-from ..paths import METRICS_DIR, MODEL_DIR, ONNX_DIR, PREPARED_DIR
+from ..paths import EVAL_FILE, MODEL_DIR, ONNX_DIR, PREPARED_DIR
 from ..tracking import connect, lineage_tags
 from ._audit import Trigger
 from ._client import registry_client
@@ -57,17 +57,25 @@ def register_model(
     *,
     model_dir: Path = MODEL_DIR,
     bundle_dir: Path = ONNX_DIR,
-    eval_file: Path = METRICS_DIR / "eval.json",
+    eval_file: Path = EVAL_FILE,
     prepared_dir: Path = PREPARED_DIR,
     project_dir: Path = Path("."),
+    tracking_uri: str | None = None,
 ) -> Registration:
-    """Register models/model + models/onnx as a new version (`challenger`) and let the gate decide on `champion`."""
+    """Register models/model + models/onnx as a new version (`challenger`) and let the gate decide on `champion`.
+
+    `tracking_uri` is the store the caller already connected to (the stage runner does); None connects here.
+
+    Raises:
+        RegistryError: the model, bundle or eval report is missing or malformed (run the earlier stages), or the
+            registry cannot be reached or refuses.
+        TrackingError: the tracking store cannot be reached."""
     cfg = params.registry
     trigger = current_trigger()
     model_lineage = load_model_lineage(model_dir)
     report = load_eval_report(eval_file)
     BundleManifest.load(bundle_dir)
-    uri = connect(params.tracking)
+    uri = tracking_uri or connect(params.tracking)
     client = registry_client(uri, params.tracking.connect_timeout)
     lineage = lineage_tags(params, cwd=project_dir)
     test_df = load_prepared(prepared_dir).test

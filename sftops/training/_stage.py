@@ -15,7 +15,7 @@ from ..atomic import write_json
 from ..config import Params
 from ..data.prepared import PreparedData
 from ..modeling import ModelInfo, check_base, save_model
-from ..paths import BEST_PARAMS_FILE, METRICS_DIR, MODEL_DIR, PLOTS_DIR
+from ..paths import BEST_PARAMS_FILE, CURVE_FILE, MODEL_DIR, TRAIN_METRICS_FILE
 from ..tracking import flat_params, git_state, lineage_tags
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
@@ -24,9 +24,6 @@ from ._overrides import apply_overrides
 from ._trainer import fine_tune
 
 log = logging.getLogger(__name__)
-
-TRAIN_METRICS_FILE = METRICS_DIR / "train.json"
-CURVE_FILE = PLOTS_DIR / "training_curve.csv"
 
 
 @dataclass(frozen=True)

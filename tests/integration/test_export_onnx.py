@@ -16,6 +16,7 @@ from sftops.defaults import builtin_model_dir
 from sftops.drift.reference import DriftReference
 from sftops.export import export_bundle, log_export
 from sftops.testing import make_text_dataset
+from sftops.tracking import connect
 
 LABELS = ("negative", "neutral", "positive")
 
@@ -78,7 +79,7 @@ def test_int8_and_fp16_accuracy_deltas_are_small(exported) -> None:
 
 
 def test_bundle_loads_like_the_server_loads_it(exported, data: PreparedData) -> None:
-    folder, report = exported
+    folder, _report = exported
     manifest = BundleManifest.load(folder)
     assert manifest.published("cpu") == ["int8", "fp32"] and manifest.published("cuda") == ["fp16", "fp32"]
     reference = DriftReference.load(folder)
@@ -94,6 +95,7 @@ def test_export_metrics_reach_the_mlflow_server(exported, mlflow_server_url: str
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server_url)
     _, report = exported
     params = Params(tracking=TrackingConfig(uri=mlflow_server_url, experiment="export-test"))
+    connect(params.tracking)  # log_export logs where MLflow is connected (the export stage connects)
     run_id = log_export(report, params)
     run = MlflowClient(mlflow_server_url).get_run(run_id)
     assert run.data.metrics["int8.f1_delta"] == pytest.approx(report.manifest.variants["int8"].f1_delta)

@@ -1,0 +1,37 @@
+"""The `register` stage: log and register the model, run the promotion gate, write models/registration.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import Params
+from ..paths import REGISTRATION_FILE
+from ._report import RegisterReport
+from ._runner import StageContext, run_stage
+
+
+def register(project: str | Path = ".", params: Params | None = None) -> RegisterReport:
+    """Register models/model + models/onnx as a new version; the gate moves `champion` only if it wins.
+
+    Raises:
+        ConfigError: no project folder / params.yaml, or invalid params.
+        RegistryError: an input is missing (run the earlier stages), $SFTOPS_TRIGGER is unknown, or the registry
+            refuses.
+        TrackingError: the tracking store is unreachable (checked before any work)."""
+    return run_stage("register", project, params, _register)
+
+
+def _register(ctx: StageContext) -> RegisterReport:
+    import mlflow
+
+    from ..atomic import write_json
+    from ..registry import register_model
+
+    registration = register_model(ctx.params, project_dir=ctx.project, tracking_uri=mlflow.get_tracking_uri())
+    write_json(REGISTRATION_FILE, registration.model_dump(mode="json"))
+    metrics = {f"gate.{version}.{registration.metric}": score for version, score in registration.scores.items()}
+    return RegisterReport(
+        **ctx.common(ctx.outputs(registration=REGISTRATION_FILE), metrics, (registration.run_id,)),
+        name=registration.name, version=registration.version, decision=registration.decision,
+        reason=registration.reason, champion=registration.champion,
+    )
