@@ -1,4 +1,7 @@
-"""DVC stage `evaluate`: test-split metrics of models/model/ vs the untuned model and TF-IDF -> metrics/eval.json."""
+"""Test-set metrics vs. the untuned model and a TF-IDF baseline; writes metrics/eval.json.
+
+`sftops evaluate` and DVC stage `evaluate`: parse the arguments, call `sftops.stages.evaluate` on the working folder.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from sftops.cli import run_guarded, stage_parser
-from sftops.config import load_params
-from sftops.data.prepared import load_prepared
-
-
-def _run(params_file: str) -> None:
-    from sftops.evaluation import run_evaluate
-    from sftops.tracking import connect
-
-    params = load_params(params_file)
-    connect(params.tracking)
-    run_evaluate(params, load_prepared())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = stage_parser("evaluate", __doc__).parse_args(argv)
-    return run_guarded("evaluate", lambda: _run(args.params))
+
+    def run() -> None:
+        from sftops.config import load_params
+        from sftops.stages import evaluate
+
+        evaluate(".", load_params(args.params))
+
+    return run_guarded("evaluate", run)
 
 
 if __name__ == "__main__":

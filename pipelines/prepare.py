@@ -1,4 +1,7 @@
-"""DVC stage `prepare`: params.data -> data/prepared/{train,validation,test}.parquet + meta.json."""
+"""Load, clean, label-map and split the dataset into data/prepared/.
+
+`sftops prepare` and DVC stage `prepare`: parse the arguments, call `sftops.stages.prepare` on the working folder.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from sftops.cli import run_guarded, stage_parser
-from sftops.config import load_params
-from sftops.data import prepare
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = stage_parser("prepare", __doc__).parse_args(argv)
-    return run_guarded("prepare", lambda: prepare(load_params(args.params).data))
+
+    def run() -> None:
+        from sftops.config import load_params
+        from sftops.stages import prepare
+
+        prepare(".", load_params(args.params))
+
+    return run_guarded("prepare", run)
 
 
 if __name__ == "__main__":

@@ -1,25 +1,25 @@
-"""DVC stage `register`: log and register the model, run the promotion gate, write models/registration.json."""
+"""Register the model in MLflow and run the promotion gate; writes models/registration.json.
+
+`sftops register` and DVC stage `register`: parse the arguments, call `sftops.stages.register` on the working folder.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from sftops.atomic import write_json
 from sftops.cli import run_guarded, stage_parser
-from sftops.config import load_params
-from sftops.paths import REGISTRATION_FILE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = stage_parser("register", __doc__ or "").parse_args(argv)
+    args = stage_parser("register", __doc__).parse_args(argv)
 
     def run() -> None:
-        from sftops.registry import register_model
+        from sftops.config import load_params
+        from sftops.stages import register
 
-        registration = register_model(load_params(args.params))
-        write_json(REGISTRATION_FILE, registration.model_dump(mode="json"))
-        print(f"{registration.name} version {registration.version}: {registration.decision} ({registration.reason})")
+        report = register(".", load_params(args.params))
+        print(f"{report.name} version {report.version}: {report.decision} ({report.reason})")
 
     return run_guarded("register", run)
 

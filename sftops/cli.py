@@ -1,36 +1,63 @@
 """The `sftops` command: one subcommand per pipeline stage or operation.
 
-Heavy libraries (torch, transformers, mlflow) are imported only by the subcommand
-that runs, so `sftops --help` answers instantly. Every user-caused error
+Subcommands are found through the `sftops.commands` entry-point group (pyproject.toml), so this module names
+no package above `sftops` (the stage scripts in `sftops_pipelines`, the server in `sftops_serving`). A command's
+one-line help is read from its module's source without importing it (`command_help`), so `sftops --help`
+answers instantly; heavy libraries load only for the command that runs. Every user-caused error
 (`SftopsError`) becomes one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import importlib
+import importlib.util
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 
 from .exceptions import SftopsError
 
-# name -> (module whose main(argv) runs it, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "prepare": ("pipelines.prepare", "load, clean, label-map and split the dataset into data/prepared/"),
-    "tune": ("pipelines.tune", "Optuna search over the params' search space; writes models/best_params.json"),
-    "train": ("pipelines.train", "fine-tune with the best params; writes models/model/"),
-    "evaluate": ("pipelines.evaluate", "test-set metrics vs. the untuned model and a TF-IDF baseline"),
-    "register": ("pipelines.register", "register the model in MLflow and run the promotion gate"),
-    "export": ("pipelines.export", "export the model to ONNX, check parity, build variants"),
-    "promote": ("sftops.registry.cli", "move the champion alias to a version (audited)"),
-    "rollback": ("sftops.registry.cli", "move the champion alias back to the previous champion (audited)"),
-    "serve": ("serving.cli", "serve a registered model over HTTP with ONNX Runtime"),
-    "retrain": ("sftops.retraining.cli", "merge feedback and rerun the pipeline if a trigger fired"),
-}
+GROUP = "sftops.commands"
+# --help lists these first, in pipeline order; any other command follows alphabetically
+_ORDER = ("source", "prepare", "tune", "train", "evaluate", "export", "register")
 
 
-def stage_parser(command: str, description: str) -> argparse.ArgumentParser:
+def commands() -> dict[str, EntryPoint]:
+    """The installed subcommands: name -> entry point of its `main(argv)`."""
+    found = {ep.name: ep for ep in entry_points(group=GROUP)}
+    rank = {name: i for i, name in enumerate(_ORDER)}
+    return {name: found[name] for name in sorted(found, key=lambda n: (rank.get(n, len(rank)), n))}
+
+
+def command_help(name: str, entry: EntryPoint) -> str:
+    """A command's one-line help, read from its module's source without importing it.
+
+    `COMMAND_HELP = {"name": "..."}` in the module if it has one (a module serving several commands), else the
+    first line of its docstring."""
+    try:
+        spec = importlib.util.find_spec(entry.module)
+        origin = spec.origin if spec else None
+        tree = ast.parse(Path(origin).read_text(encoding="utf-8")) if origin else None
+    except (ImportError, OSError, SyntaxError, ValueError):
+        tree = None
+    if tree is None:
+        return "(not available in this version)"
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "COMMAND_HELP" for t in node.targets):
+            with contextlib.suppress(ValueError):
+                table = ast.literal_eval(node.value)
+                if isinstance(table, dict) and isinstance(table.get(name), str):
+                    return table[name]
+    doc = ast.get_docstring(tree)
+    return doc.strip().splitlines()[0].rstrip(".") if doc else ""
+
+
+def stage_parser(command: str, description: str | None) -> argparse.ArgumentParser:
     """An argument parser for a pipeline stage: every stage reads --params (default params.yaml)."""
     parser = argparse.ArgumentParser(prog=f"sftops {command}", description=description)
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -59,7 +86,7 @@ def run_guarded(command: str, func: Callable[[], None]) -> int:
     return 0
 
 
-def _top_parser() -> argparse.ArgumentParser:
+def _top_parser(available: dict[str, EntryPoint]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sftops",
         description="Supervised fine-tuning wired into DVC, MLflow, Optuna and ONNX Runtime.",
@@ -68,8 +95,8 @@ def _top_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, add_help=False)
+    for name, entry in available.items():
+        sub.add_parser(name, help=command_help(name, entry), add_help=False)
     return parser
 
 
@@ -82,25 +109,25 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sftops` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _top_parser()
+    available = commands()
     if not argv or argv[0] in ("-h", "--help", "--version"):
-        parser.parse_args(argv or ["--help"])
+        _top_parser(available).parse_args(argv or ["--help"])
         return 0
     command, rest = argv[0], argv[1:]
-    if command not in COMMANDS:
-        parser.error(f"unknown command {command!r}; choose from {', '.join(COMMANDS)}")
+    if command not in available:
+        _top_parser(available).error(f"unknown command {command!r}; choose from {', '.join(available)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    module_name = COMMANDS[command][0]
+    entry = available[command]
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(entry.module)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        if exc.name and entry.module.startswith(exc.name):
             print(f"sftops {command}: not available in this version", file=sys.stderr)
             return 2
         raise
-    entry = getattr(module, "main")
+    func = getattr(module, entry.attr)
     # modules serving several commands (promote/rollback) take the command name first
-    result = entry([command, *rest]) if getattr(module, "MULTI_COMMAND", False) else entry(rest)
+    result = func([command, *rest]) if getattr(module, "MULTI_COMMAND", False) else func(rest)
     return int(result or 0)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..cli import run_guarded, stage_parser
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
+COMMAND_HELP = {"retrain": "Merge feedback and rerun the pipeline if a trigger fired"}  # for `sftops --help`
 
 def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so the pipeline's process group is stopped and the failure recorded
