@@ -138,7 +138,7 @@ def matmul_peak(device: str, n: int, repeats: int) -> dict[str, float]:
         b = torch.randn(n, n, device=device, dtype=dtype)
         for _ in range(3):
             a @ b
-        seconds = timed(lambda: a @ b, device, repeats)
+        seconds = timed(lambda a=a, b=b: a @ b, device, repeats)
         result[f"{name}_tflops"] = 2 * n**3 * repeats / seconds / 1e12
     return result
 
@@ -260,7 +260,7 @@ def train_run(assets: Assets, ids: list[list[int]], labels: list[int], precision
     autocast = torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=precision == "bf16")
     losses: list[float] = []
 
-    def step(feed: dict) -> torch.Tensor:
+    def step(feed: dict, model=model, optimizer=optimizer) -> torch.Tensor:
         with autocast:
             loss = model(**feed).loss
         loss.backward()
@@ -297,7 +297,7 @@ def train_run(assets: Assets, ids: list[list[int]], labels: list[int], precision
         "loss_first": losses_f[0], "loss_last": losses_f[-1], "loss_finite": bool(np.isfinite(losses_f).all()),
         "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
     }
-    del model, optimizer, tensors
+    del step, model, optimizer, tensors  # step holds them too
     if device == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
@@ -317,7 +317,7 @@ def bench_training(assets: Assets, tokenizer, sizes: Sizes, device: str, peaks, 
         runs = {p: train_run(assets, ids, labels, p, batch_size, sizes, device, peaks, measured) for p in precisions}
         if device != "cuda":
             runs["tf32"] = NO_CUDA
-        for p, run in runs.items():
+        for run in runs.values():
             if "samples_per_s" in run and "samples_per_s" in runs["fp32"]:
                 run["speedup_vs_fp32"] = run["samples_per_s"] / runs["fp32"]["samples_per_s"]
         out[f"batch_{batch_size}"] = runs
@@ -356,7 +356,7 @@ def torch_inference(assets: Assets, tokenizer, sizes: Sizes, device: str) -> dic
             model = load_classifier(assets, device, dtype).eval()
             gpu_feeds = [{k: torch.from_numpy(v).to(device) for k, v in f.items()} for f in feeds]
 
-            def run_all() -> list:
+            def run_all(model=model, gpu_feeds=gpu_feeds) -> list:
                 with torch.inference_mode():
                     return [model(**f).logits for f in gpu_feeds]
 
@@ -365,7 +365,7 @@ def torch_inference(assets: Assets, tokenizer, sizes: Sizes, device: str) -> dic
             preds = torch.cat([x.float().argmax(-1) for x in run_all()]).cpu().numpy()
             reference = preds if reference is None else reference
             runs[name] = {"texts_per_s": sizes.infer_texts / seconds, "argmax_agreement_vs_fp32": float((preds == reference).mean())}
-            del model, gpu_feeds
+            del run_all, model, gpu_feeds  # run_all holds them too
         out[f"batch_{batch_size}"] = runs
         log(f"torch {device} batch {batch_size}: " + ", ".join(f"{k} {v['texts_per_s']:.0f}/s" for k, v in runs.items()))
     if device == "cuda":
@@ -440,7 +440,7 @@ def bench_ort_cpu(models: dict[str, Path], assets: Assets, tokenizer, sizes: Siz
         runs = {name: {"texts_per_s": ort_texts_per_s(ort_session(path, n_cores, ["CPUExecutionProvider"]), feeds)}
                 for name, path in models.items()}
         cuda = {} if "skipped" in torch_cuda else torch_cuda.get(f"batch_{batch_size}", {})
-        for name, run in runs.items():
+        for run in runs.values():
             for precision, c in cuda.items():
                 run[f"torch_cuda_{precision}_ratio"] = c["texts_per_s"] / run["texts_per_s"]
         out[f"batch_{batch_size}"] = runs

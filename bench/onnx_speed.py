@@ -118,13 +118,14 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=None, help="default: model.max_length from params")
     args = parser.parse_args()
 
+    import onnxruntime as ort
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from sftops.config import load_params
     from sftops.data import load_prepared, prepare
     from sftops.evaluation import classification_metrics
-    from sftops.export import build_variant, export_onnx, graph_inputs, load_classifier, ort_session, with_embedding
+    from sftops.export import build_variant, export_onnx, graph_inputs, load_classifier, with_embedding
 
     params = load_params(args.params)
     max_length = args.max_length or params.model.max_length
@@ -161,7 +162,7 @@ def main() -> None:
 
     engines = {"torch eager": torch_forward}
     for label, path in files.items():
-        session = ort_session(path)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])  # ORT defaults, as published
         engines[label] = lambda feed, s=session: s.run(["logits"], feed)[0]
 
     peak = fp32_peak_flops()
@@ -179,7 +180,8 @@ def main() -> None:
     timed_texts = [test_texts[i] for i in rng.permutation(len(test_texts))[: args.n]]
     print(f"\n{len(test_texts)} test tweets for macro-F1; {len(timed_texts)} timed per cell (batch 1: a quarter), "
           f"best of {args.repeats}; max_length {max_length}; tokenization excluded")
-    header = f"{'engine':14} {'batch':>5} | {'arrival s/s':>11} {'x torch':>7} | {'sorted s/s':>10} {'x torch':>7} {'tok/s':>8} {'%peak':>6}"
+    header = (f"{'engine':14} {'batch':>5} | {'arrival s/s':>11} {'x torch':>7} | "
+              f"{'sorted s/s':>10} {'x torch':>7} {'tok/s':>8} {'%peak':>6}")
     rows = []
     for batch_size in BATCH_SIZES:
         cells = {}

@@ -9,6 +9,7 @@ must be rejected. A background client streams requests through all of it and mus
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -245,7 +246,7 @@ def test_a_retrain_killed_midway_leaves_everything_consistent_and_a_later_one_su
     import psutil
     from mlflow import MlflowClient
 
-    repo, name, url = project
+    repo, name, _url = project
     _wait("no retrain running", lambda: not _retrain_running(repo), timeout=300, every=2)
     client = MlflowClient(mlflow_server_url, mlflow_server_url)
     versions_before = {v.version for v in client.search_model_versions(f"name='{name}'")}
@@ -260,10 +261,8 @@ def test_a_retrain_killed_midway_leaves_everything_consistent_and_a_later_one_su
           timeout=300, every=0.2)
     tree = [killed, *(psutil.Process(killed.pid).children(recursive=True))]
     for proc in tree:  # kill -9 the retrain and the whole `dvc repro` below it, mid-training
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     killed.wait(timeout=30)
     _wait("the killed pipeline's processes to be gone", lambda: not any(p.is_running() and p.status() != "zombie"
           for p in tree[1:] if psutil.pid_exists(p.pid)), timeout=30)

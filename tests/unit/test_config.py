@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from sftops.config import Params, load_params, parse_params
 from sftops.exceptions import ConfigError
@@ -64,7 +65,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
 
 def test_params_are_immutable() -> None:
     params = parse_params({})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         params.train.learning_rate = 1.0  # type: ignore[misc]
 
 

@@ -31,7 +31,7 @@ def test_a_glob_matching_nothing_adds_nothing_but_a_missing_file_is_an_error(tmp
     main = _csv(tmp_path / "main.csv", [("good day", "pos"), ("bad day", "neg")])
     base = {"source": str(main), "text_column": "body", "label_column": "tag"}
     assert len(load_source(DataConfig(**base, extra_sources=[str(tmp_path / "none/*.csv")])).frame) == 2
-    with pytest.raises(DataError, match="missing.csv does not exist"):
+    with pytest.raises(DataError, match=r"missing\.csv does not exist"):
         load_source(DataConfig(**base, extra_sources=[str(tmp_path / "missing.csv")]))
 
 

@@ -132,7 +132,7 @@ def test_label_map_is_stable_and_round_trips(tmp_path: Path) -> None:
     a.save(tmp_path / "m.json")
     assert LabelMap.load(tmp_path / "m.json") == a
     assert LabelMap.from_labels(["b", "a"], order=["b", "a"]).label2id == {"b": 0, "a": 1}
-    with pytest.raises(DataError, match="not in data.labels"):
+    with pytest.raises(DataError, match=r"not in data\.labels"):
         LabelMap.from_labels(["a", "c"], order=["a", "b"])
 
 

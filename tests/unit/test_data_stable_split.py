@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def test_random_additions_with_caps_never_move_a_row(tmp_path: Path, seed: int) 
         feedback = [i for i in feedback if i not in deleted] + take(rng.randrange(5, 40))
         # users also send feedback on texts that are already in the source (any split), with its label
         feedback += rng.sample(source, 3)
-    for older, newer in zip(versions, versions[1:]):
+    for older, newer in itertools.pairwise(versions):
         _assert_nothing_moved(older, newer)
     _assert_nothing_moved(versions[0], versions[-1])
 

@@ -107,8 +107,8 @@ def test_a_feedback_label_conflict_follows_the_policy(
 
 def test_conflicts_within_the_main_source_still_drop_both(tmp_path: Path) -> None:
     frame = make_text_dataset(60, LABELS, seed=12)
-    pd.concat([frame, pd.DataFrame({"text": [frame["text"][0].upper()], "label": ["positive" if frame["label"][0] == "negative" else "negative"]})]).to_csv(
-        tmp_path / "source.csv", index=False
-    )
+    flipped = "positive" if frame["label"][0] == "negative" else "negative"
+    conflict = pd.DataFrame({"text": [frame["text"][0].upper()], "label": [flipped]})
+    pd.concat([frame, conflict]).to_csv(tmp_path / "source.csv", index=False)
     meta = prepare(_cfg(tmp_path), tmp_path / "out")
     assert meta["dropped"]["conflicting_labels"] == 2 and meta["extra_sources"]["label_conflicts"] == 0

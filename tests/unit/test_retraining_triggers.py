@@ -15,9 +15,9 @@ def _alarm(alarm_id: int, p_value: float = 0.001, at: float = NOW - 10) -> Alarm
     return Alarm(alarm_id, at, "3", report, "pending", None, None, None)
 
 
-def _reasons(cfg: RetrainConfig, state: RetrainState = RetrainState(), **kw) -> list[str]:
+def _reasons(cfg: RetrainConfig, state: RetrainState | None = None, **kw) -> list[str]:
     kw = {"now": NOW, "new_feedback": 0} | kw
-    return [t.reason for t in due_triggers(cfg, state, **kw)]
+    return [t.reason for t in due_triggers(cfg, state or RetrainState(), **kw)]
 
 
 def test_feedback_trigger_fires_at_exactly_min_feedback() -> None:

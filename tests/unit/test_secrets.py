@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -51,7 +52,7 @@ def test_unreachable_tracking_uri_with_a_password_does_not_print_it(tmp_path: Pa
 class _AuthHealth(BaseHTTPRequestHandler):
     """/health answering 200 only with basic auth alice:<PW>, as an MLflow behind an auth proxy would."""
 
-    seen: list[str | None] = []
+    seen: ClassVar[list[str | None]] = []
 
     def do_GET(self) -> None:
         header = self.headers.get("Authorization")

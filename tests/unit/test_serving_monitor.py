@@ -325,9 +325,10 @@ def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_o
     monitor._status._compute = lambda: computed.append(1) or original()
 
     async def scenario() -> list[httpx.Response]:
-        async with LifespanManager(app) as manager:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
-                return [await client.get("/v1/drift") for _ in range(30)]
+        async with LifespanManager(app) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
+        ) as client:
+            return [await client.get("/v1/drift") for _ in range(30)]
 
     started = time.monotonic()
     answers = asyncio.run(scenario())

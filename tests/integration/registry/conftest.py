@@ -6,6 +6,7 @@ Test labels are the good model's own PyTorch predictions, so the good bundle sco
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -188,10 +189,8 @@ def bundle_version():
         from sftops.bundle import BUNDLE_ARTIFACT_PATH
 
         client = MlflowClient(url)
-        try:
+        with contextlib.suppress(MlflowException):
             client.create_registered_model(name)
-        except MlflowException:
-            pass
         mlflow.set_tracking_uri(url)
         with mlflow.start_run() as run:
             mlflow.log_artifacts(str(bundle), BUNDLE_ARTIFACT_PATH)

@@ -13,13 +13,12 @@ from sftops.retraining import RetrainLock
 def test_decisions_serialize_on_postgres_apart_from_the_retrain_lock(postgres_url: str, tmp_path) -> None:
     cfg = RegistryConfig(model_name="pg-model", lock_url=postgres_url, lock_timeout_s=0.5)
     with decision_lock(cfg, tmp_path):
-        with pytest.raises(RegistryError, match="held the registry lock .* for more than 0.5 s"), decision_lock(cfg, tmp_path):
+        with pytest.raises(RegistryError, match=r"held the registry lock .* for more than 0\.5 s"), decision_lock(cfg, tmp_path):
             pass
         with decision_lock(cfg.model_copy(update={"model_name": "other-model"}), tmp_path):
             pass  # another model's decisions do not wait
-    with RetrainLock(postgres_url):  # a retrain holds its lock while its pipeline registers: no deadlock
-        with decision_lock(cfg, tmp_path):
-            pass
+    with RetrainLock(postgres_url), decision_lock(cfg, tmp_path):  # a retrain holds its lock while its pipeline registers
+        pass  # and a decision inside it does not deadlock
     assert not (tmp_path / "models").exists()  # no lock file when PostgreSQL holds the lock
 
 

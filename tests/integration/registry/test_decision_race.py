@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -69,7 +70,7 @@ def test_two_processes_times_ten_decisions_leave_twenty_consistent_entries(
         mine = [e for e in raced if e.actor == actor]
         assert [e.action for e in mine] == ["rollback" if s == "rollback" else "promote" for s in todo]
         assert [e.version for e, s in zip(mine, todo) if s != "rollback"] == [s for s in todo if s != "rollback"]
-    for before, after in zip(history, history[1:]):  # each decision saw the move before it: nothing overwritten
+    for before, after in itertools.pairwise(history):  # each decision saw the move before it: nothing overwritten
         assert after.champion_before == before.champion_after
     assert client.get_registered_model(name).aliases["champion"] == history[-1].champion_after
     assert (tmp_path / "models" / "registry.lock").is_file()  # the flock of the project the params file is in

@@ -112,13 +112,13 @@ def deployment(mlflow_server_url: str, tiny_bert_dir: Path, tmp_path_factory: py
         "SFTOPS_SERVE_POLL_INTERVAL_S": "1", "SFTOPS_SERVE_MAX_BATCH_SIZE": "16", "SFTOPS_SERVE_MAX_WAIT_MS": "20",
         "SFTOPS_SERVE_MAX_QUEUE": "64", "SFTOPS_SERVE_MAX_TEXTS": "32", "SFTOPS_SERVE_INTRA_OP_THREADS": "1",
     }
-    log = open(root / "server.log", "wb")
     (root / "params.yaml").write_text("{}\n")  # its folder is the server's project: drift status, retrains
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "serving.cli", "--model", f"{name}@champion", "--port", str(port),
-         "--params", str(root / "params.yaml")],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[3],
-    )
+    with open(root / "server.log", "wb") as log:  # the server writes to its own copy of the handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "serving.cli", "--model", f"{name}@champion", "--port", str(port),
+             "--params", str(root / "params.yaml")],
+            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[3],
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/ready", timeout=120, proc=proc)
@@ -126,7 +126,6 @@ def deployment(mlflow_server_url: str, tiny_bert_dir: Path, tmp_path_factory: py
     finally:
         proc.terminate()
         proc.wait(30)
-        log.close()
         print((root / "server.log").read_text()[-3000:])
 
 

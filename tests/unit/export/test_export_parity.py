@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sftops.exceptions import ExportError
-from sftops.export import Outputs, check_parity, compare
+from sftops.export import check_parity, compare
+from sftops.inference import Outputs
 
 
 def _outputs(logits: list[list[float]], shift: float = 0.0) -> Outputs:
@@ -43,7 +44,7 @@ def test_every_failure_is_reported_in_one_error() -> None:
 
 
 def test_nan_outputs_fail() -> None:
-    nan = [[float("nan")] * 3] + REF[1:]
+    nan = [[float("nan")] * 3, *REF[1:]]
     with pytest.raises(ExportError, match="logits max"):
         check_parity(compare(_outputs(REF), _outputs(nan)), atol=1.0, min_agreement=0.5)
 

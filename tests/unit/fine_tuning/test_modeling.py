@@ -89,17 +89,17 @@ def test_predict_logits_keeps_input_order(tiny_bert_dir, tmp_path):
 
 def test_base_folder_that_is_not_a_model(tmp_path):
     (tmp_path / "config.json").write_text('{"hello": "world"}')
-    with pytest.raises(ModelError, match="model.base"):
+    with pytest.raises(ModelError, match=r"model\.base"):
         build_classifier(ModelConfig(base=str(tmp_path)), LABELS, seed=0)
 
 
 def test_base_folder_without_config(tmp_path):
-    with pytest.raises(ModelError, match="no config.json"):
+    with pytest.raises(ModelError, match=r"no config\.json"):
         build_classifier(ModelConfig(base=str(tmp_path)), LABELS, seed=0)
 
 
 def test_unknown_strategy_is_rejected_when_params_are_parsed():
     from sftops.config import parse_params
 
-    with pytest.raises(ConfigError, match="model.strategy"):
+    with pytest.raises(ConfigError, match=r"model\.strategy"):
         parse_params({"model": {"strategy": "adapters"}})
