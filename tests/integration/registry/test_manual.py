@@ -48,6 +48,34 @@ def test_promote_and_rollback_walk_the_champion_history(server, tiny_project, bu
     assert {k for k in tags if k.startswith("sftops.audit.")} == {"sftops.audit.000001", "sftops.audit.000005"}
 
 
+def test_cli_reads_names_with_the_one_reference_parser(server, tiny_project, bundle_version, registry_snapshot, params_file,
+                                                       capsys) -> None:
+    name = "manual-refs"
+    for bundle in (tiny_project.good_bundle, tiny_project.good_bundle):
+        bundle_version(server, name, bundle)
+    client = registry_client(server)
+    params = ["--params", str(params_file)]
+    assert sftops_main(["promote", f"models:/{name}/1", "--reason", "by uri", *params]) == 0
+    assert sftops_main(["promote", f"{name}/2", "--reason", "by NAME/VERSION", *params]) == 0
+    assert sftops_main(["rollback", f"models:/{name}", "--reason", "by uri", *params]) == 0
+    assert "champion is now version 1 (was 2)" in capsys.readouterr().out
+    assert client.get_registered_model(name).aliases["champion"] == "1"
+
+    before = registry_snapshot(server, name)
+    refused = {
+        ("promote", f"{name}@challenger", "2"): "moves 'champion'; give NAME or NAME/VERSION, not another alias",
+        ("promote", f"{name}/2", "1"): "names version 2 but VERSION is 1",
+        ("promote", name): f"which version of '{name}'?",
+        ("rollback", f"{name}/1"): "rollback goes back to the previous champion",
+        ("promote", f"models:/{name}/x", "2"): "is not NAME, NAME@ALIAS, NAME/VERSION or models:/NAME@ALIAS",
+    }
+    for argv, message in refused.items():
+        assert sftops_main([*argv, "--reason", "r", *params]) == 1, argv
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, (argv, err)
+    assert registry_snapshot(server, name) == before
+
+
 def test_model_without_champion_is_refused(server, tiny_project, bundle_version, registry_snapshot, params_file, capsys) -> None:
     from sftops.registry import resolve_model
 
