@@ -2,7 +2,8 @@
 
 Written by `sftops export` (drift_reference.json plus one embeddings .npy per
 ONNX variant, because int8 embeddings differ from fp32 ones) and read by the
-server, so only pydantic and numpy here: no torch, no transformers.
+server, so no torch and no transformers here (probabilities come from `sftops.inference.softmax`,
+the server's own).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..exceptions import RegistryError
+from ..inference import softmax
 from ..records import load_record
 
 if TYPE_CHECKING:
@@ -102,8 +104,7 @@ def build_reference(
 ) -> DriftReference:
     """Summarise a sample of `split` and write its embeddings (one float16 .npy per variant) into `folder`."""
     k = len(labels)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    probs = softmax(np.asarray(logits))
     unknown = [sum(1 for t in ids if t == unk_token_id) for ids in token_ids]
     files = {}
     for variant, array in embeddings.items():

@@ -1,9 +1,12 @@
-"""ONNX export: fp32 graph with logits + pooled embedding, a parity gate, and optimized/int8/fp16 variants."""
+"""ONNX export: fp32 graph with logits + pooled embedding, a parity gate, and optimized/int8/fp16 variants.
+
+Variants are evaluated through `sftops.inference`, the runtime the server and the promotion gate use.
+"""
 
 from ._bundle import ExportReport, VariantResult, export_bundle
 from ._onnx import OUTPUTS, export_onnx
 from ._parity import Parity, check_parity, compare
-from ._runtime import Outputs, ort_forward, ort_session, run_batches, torch_forward
+from ._runtime import onnx_outputs, torch_outputs, variant_runtime
 from ._tracking import log_export
 from ._variants import VARIANT_DEVICES, VARIANT_FILES, build_variant
 from ._wrapper import graph_inputs, load_classifier, with_embedding
@@ -13,7 +16,6 @@ __all__ = [
     "VARIANT_DEVICES",
     "VARIANT_FILES",
     "ExportReport",
-    "Outputs",
     "Parity",
     "VariantResult",
     "build_variant",
@@ -24,9 +26,8 @@ __all__ = [
     "graph_inputs",
     "load_classifier",
     "log_export",
-    "ort_forward",
-    "ort_session",
-    "run_batches",
-    "torch_forward",
+    "onnx_outputs",
+    "torch_outputs",
+    "variant_runtime",
     "with_embedding",
 ]

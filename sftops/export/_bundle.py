@@ -1,17 +1,18 @@
 """Export a trained model folder to a complete serving bundle (models/onnx/), or fail and write nothing.
 
-Steps: export fp32 ONNX -> parity gate on test examples -> build variants and
-measure each one's test macro-F1, agreement and speed against PyTorch -> drift
-reference from the validation split (texts the model did not train on, so its
-confidences are those of live traffic) -> tokenizer, label map, training text keys
-(for the gate's overlap check) and manifest.
+Steps: serving tokenizer and label map first -> export fp32 ONNX -> parity gate on
+test examples -> build variants and measure each one's test macro-F1, agreement and
+speed against PyTorch -> drift reference from the validation split (texts the model
+did not train on, so its confidences are those of live traffic) -> training text keys
+(for the gate's overlap check) and manifest. Every ONNX variant runs through
+`sftops.inference` with the bundle's own tokenizer, as a server will run it, and
+PyTorch is fed the same padded batches.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,11 @@ from ..data.prepared import PreparedData, split_keys
 from ..drift.reference import DriftReference, build_reference
 from ..evaluation import classification_metrics
 from ..exceptions import ExportError, ModelError
+from ..inference import BundleTokenizer, ClassifierRuntime, Outputs
 from ..paths import LABEL_MAP_FILE
 from ._onnx import export_onnx
 from ._parity import Parity, check_parity, compare
-from ._runtime import Outputs, ort_forward, ort_session, run_batches, torch_forward
+from ._runtime import bundle_tokenizer, onnx_outputs, torch_outputs, variant_runtime
 from ._tokenizer import save_serving_tokenizer
 from ._variants import VARIANT_DEVICES, VARIANT_FILES, build_variant
 from ._wrapper import graph_inputs, load_classifier, with_embedding
@@ -127,31 +129,36 @@ def export_bundle(
         raise ExportError("the test split is empty; export needs test examples for the parity gate")
     texts, y_true = test["text"].astype(str).tolist(), test["label"].to_numpy(dtype=int)
     n_parity = min(cfg.parity_samples, len(texts))
-
-    def run(forward, some_texts):
-        return run_batches(forward, tokenizer, some_texts, names, max_length=max_length, batch_size=cfg.batch_size)
+    labels = list(label_map.names)
 
     with atomic_path(target) as tmp:
         tmp.mkdir()
+        # the serving tokenizer first: every variant is then measured exactly as a server will run it
+        save_serving_tokenizer(tokenizer, tmp, max_length=max_length)
+        label_map.save(tmp / LABEL_MAP_FILE)
+        serving_tokenizer = bundle_tokenizer(tmp, max_length)
+
+        def run_torch(some_texts: list[str]) -> Outputs:
+            return torch_outputs(wrapper, serving_tokenizer, some_texts, cfg.batch_size)
+
         fp32_path = export_onnx(wrapper, tokenizer, names, tmp / VARIANT_FILES["fp32"], opset=cfg.opset)
-        fp32_forward = ort_forward(ort_session(fp32_path))
-        torch_parity = run(torch_forward(wrapper), texts[:n_parity])
-        parity = compare(torch_parity, run(fp32_forward, texts[:n_parity]))
+        fp32 = variant_runtime(fp32_path, serving_tokenizer, labels, "fp32")
+        parity = compare(run_torch(texts[:n_parity]), onnx_outputs(fp32, texts[:n_parity], cfg.batch_size))
         check_parity(parity, atol=cfg.parity_atol, min_agreement=cfg.min_argmax_agreement)
         log.info("parity ok on %d test examples: max |diff| %.2g, agreement %.4f", parity.n, parity.max_abs_diff, parity.argmax_agreement)
 
-        reference = run(torch_forward(wrapper), texts)
+        reference = run_torch(texts)
         torch_f1 = _macro_f1(y_true, reference, label_map)
         results: dict[str, VariantResult] = {}
-        sessions = {}
+        runtimes: dict[str, ClassifierRuntime] = {}
         cfg_model = model.config
         for name in ["fp32", *cfg.variants]:
             path = fp32_path if name == "fp32" else build_variant(
                 name, fp32_path, tmp, num_heads=cfg_model.num_attention_heads, hidden_size=cfg_model.hidden_size
             )
-            forward = ort_forward(ort_session(path))
-            run(forward, texts[: cfg.batch_size])  # warm-up, so speed excludes session start
-            outputs = run(forward, texts)
+            runtime = fp32 if name == "fp32" else variant_runtime(path, serving_tokenizer, labels, name)
+            onnx_outputs(runtime, texts[: cfg.batch_size], cfg.batch_size)  # warm-up, so speed excludes session start
+            outputs = onnx_outputs(runtime, texts, cfg.batch_size)
             f1 = _macro_f1(y_true, outputs, label_map)
             variant_parity = compare(reference, outputs)
             info = VariantInfo(
@@ -165,16 +172,14 @@ def export_bundle(
                 info = info.model_copy(update={"published": False, "reason": reason})
             results[name] = VariantResult(name, info, variant_parity, speed)
             if info.published:
-                sessions[name] = forward
+                runtimes[name] = runtime
             log.info("%s: macro-F1 %.4f (%+.4f), agreement %.4f, %.0f samples/s%s", name, f1, f1 - torch_f1,
                      variant_parity.argmax_agreement, speed, f" -- not published: {reason}" if reason else "")
 
-        tokenizer_file = save_serving_tokenizer(tokenizer, tmp, max_length=max_length)
-        label_map.save(tmp / LABEL_MAP_FILE)
         n_train_keys = _write_train_keys(data, tmp / TRAIN_KEYS_FILE)
-        drift = _drift_reference(data, cfg.drift_samples, tmp, tokenizer_file, run, sessions, label_map, max_length)
+        drift = _drift_reference(data, cfg.drift_samples, tmp, serving_tokenizer, runtimes, cfg.batch_size)
         manifest = BundleManifest(
-            max_length=max_length, inputs=names, labels=list(label_map.names), train_keys_file=TRAIN_KEYS_FILE,
+            max_length=max_length, inputs=names, labels=labels, train_keys_file=TRAIN_KEYS_FILE,
             variants={name: result.info for name, result in results.items()},
         )
         manifest.save(tmp)
@@ -198,34 +203,29 @@ def _write_train_keys(data: PreparedData, path: Path) -> int:
 
 
 def _drift_reference(
-    data: PreparedData, samples: int, folder: Path, tokenizer_file: Path, run: Callable[..., Outputs],
-    sessions: dict[str, Callable], label_map: LabelMap, max_length: int,
+    data: PreparedData, samples: int, folder: Path, tokenizer: BundleTokenizer, runtimes: dict[str, ClassifierRuntime],
+    batch_size: int,
 ) -> DriftReference:
     """Run every published variant over the validation split (a seeded sample of `samples` if larger) and summarise it.
 
     Not the training split: there the model is over-confident, so ordinary unseen traffic would look shifted.
+    Token counts are the bundle tokenizer's, as the server counts them (truncated, never padded).
     """
-    from tokenizers import Tokenizer
-
     split = data.validation
     if split.empty:
         raise ExportError("the validation split is empty; the drift reference needs texts the model did not train on")
     if len(split) > samples:
         split = split.sample(n=samples, random_state=0)
     texts = split["text"].astype(str).tolist()
-    outputs = {name: run(forward, texts) for name, forward in sessions.items()}
-    serving_tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    serving_tokenizer.no_padding()  # lengths per text, as the server counts them (truncated, never padded)
-    encodings = serving_tokenizer.encode_batch(texts)
+    outputs = {name: onnx_outputs(runtime, texts, batch_size) for name, runtime in runtimes.items()}
     reference = build_reference(
-        token_ids=[e.ids for e in encodings],
-        unk_token_id=serving_tokenizer.token_to_id(serving_tokenizer.model.unk_token)
-        if getattr(serving_tokenizer.model, "unk_token", None) else None,
+        token_ids=[e.ids for e in tokenizer.encode(texts).encodings],
+        unk_token_id=tokenizer.unk_id,
         logits=outputs["fp32"].logits,
         true_labels=split["label"].to_numpy(dtype=int),
-        embeddings={name: out.embedding for name, out in outputs.items()},
-        labels=label_map.names,
-        max_length=max_length,
+        embeddings={name: out.embedding for name, out in outputs.items() if out.embedding is not None},
+        labels=runtimes["fp32"].labels,
+        max_length=tokenizer.max_length,
         folder=folder,
         split="validation",
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ExportError
-from ._runtime import Outputs
+from ..inference import Outputs
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Parity:
 def compare(reference: Outputs, candidate: Outputs) -> Parity:
     """Parity of `candidate` against `reference` (same texts, same order)."""
     n = len(reference.logits)
+    if candidate.embedding is None or reference.embedding is None:
+        raise ExportError("ONNX or PyTorch outputs have no pooled embedding; export needs both logits and embedding")
     if candidate.logits.shape != reference.logits.shape or candidate.embedding.shape != reference.embedding.shape:
         raise ExportError(
             f"ONNX outputs have shapes logits {candidate.logits.shape}, embedding {candidate.embedding.shape}; "

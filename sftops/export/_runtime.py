@@ -1,92 +1,69 @@
-"""Run a model over texts in length-sorted batches: one ONNX Runtime session, or the PyTorch wrapper."""
+"""Run export's models over texts: every ONNX variant through `sftops.inference` (as a server runs it), and the
+PyTorch wrapper fed the very same padded batches, so parity compares like with like."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import ExportError
+from ..exceptions import ExportError, InferenceError
+from ..inference import BundleTokenizer, ClassifierRuntime, Outputs, make_session
 
 
-@dataclass(frozen=True)
-class Outputs:
-    """Logits (N, K) and pooled embeddings (N, H) in input order, plus the forward time spent."""
-
-    logits: np.ndarray
-    embedding: np.ndarray
-    seconds: float
-
-    @property
-    def predictions(self) -> np.ndarray:
-        return self.logits.argmax(axis=1)
-
-
-def ort_session(path: str | Path, providers: Sequence[str] = ("CPUExecutionProvider",), threads: int | None = None):
-    """An ONNX Runtime session for `path`; an unreadable or invalid file is an ExportError."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
+@contextmanager
+def export_errors() -> Iterator[None]:
+    """Re-raise an InferenceError (a variant that cannot load or run) as an ExportError with the same message."""
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
-    except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
-        raise ExportError(f"{path}: ONNX Runtime cannot load this model ({str(exc).strip()[:300]}); re-run `sftops export`") from None
+        yield
+    except InferenceError as exc:
+        raise ExportError(str(exc)) from None
 
 
-def run_batches(
-    forward: Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]],
-    tokenizer,
-    texts: Sequence[str],
-    input_names: Sequence[str],
-    *,
-    max_length: int,
-    batch_size: int = 64,
-) -> Outputs:
-    """Tokenize, sort by length, pad each batch to its own longest text, and call `forward` per batch."""
-    encoded = tokenizer([str(t) for t in texts], truncation=True, max_length=max_length)
-    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-    logits: list[np.ndarray] = []
-    pooled: list[np.ndarray] = []
-    seconds = 0.0
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        batch = tokenizer.pad([{name: encoded[name][i] for name in input_names} for i in idx], return_tensors="np")
-        feed = {name: batch[name].astype(np.int64) for name in input_names}
-        t0 = time.perf_counter()
-        out_logits, out_pooled = forward(feed)
-        seconds += time.perf_counter() - t0
-        logits.append(np.asarray(out_logits, dtype=np.float32))
-        pooled.append(np.asarray(out_pooled, dtype=np.float32))
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    return Outputs(np.concatenate(logits)[inverse], np.concatenate(pooled)[inverse], seconds)
+def bundle_tokenizer(folder: Path, max_length: int) -> BundleTokenizer:
+    """The tokenizer a server will load from the bundle folder being written (its tokenizer.json is saved first)."""
+    with export_errors():
+        return BundleTokenizer.from_folder(folder, max_length)
 
 
-def ort_forward(session) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
-    """A batch function over an ORT session (outputs logits, embedding)."""
-
-    def forward(feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        try:
-            logits, pooled = session.run(["logits", "embedding"], feed)
-        except Exception as exc:
-            raise ExportError(f"ONNX Runtime failed on a batch of shape {feed['input_ids'].shape} ({str(exc).strip()[:300]})") from None
-        return logits, pooled
-
-    return forward
+def variant_runtime(path: Path, tokenizer: BundleTokenizer, labels: Sequence[str], name: str) -> ClassifierRuntime:
+    """The inference runtime of one exported ONNX file on CPU; an unloadable file is an ExportError."""
+    with export_errors():
+        return ClassifierRuntime(make_session(path, "cpu"), tokenizer, labels, variant=name)
 
 
-def torch_forward(wrapper) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
-    """A batch function over the PyTorch wrapper (see `with_embedding`)."""
+def onnx_outputs(runtime: ClassifierRuntime, texts: Sequence[str], batch_size: int) -> Outputs:
+    """`runtime.run` with failures as ExportError; seconds count model calls only."""
+    with export_errors():
+        outputs = runtime.run(texts, batch_size)
+    if outputs.embedding is None:
+        raise ExportError(f"{runtime.variant}: the ONNX model has no 'embedding' output; re-run `sftops export`")
+    return outputs
+
+
+def torch_outputs(wrapper, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Outputs:  # noqa: ANN001
+    """The PyTorch wrapper (see `with_embedding`) on the same padded batches the ONNX runtime builds for `texts`."""
     import torch
 
-    def forward(feed: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = tokenizer.encode(texts)
+    logits: np.ndarray | None = None
+    pooled: np.ndarray | None = None
+    seconds = 0.0
+    with export_errors():
+        batches = list(tokenizer.feeds(encoded, wrapper.input_names, batch_size))
+    for rows, feed in batches:
+        t0 = time.perf_counter()
         with torch.inference_mode():
-            logits, pooled = wrapper(*(torch.from_numpy(feed[name]) for name in wrapper.input_names))
-        return logits.float().numpy(), pooled.float().numpy()
-
-    return forward
+            out_logits, out_pooled = wrapper(*(torch.from_numpy(feed[name]) for name in wrapper.input_names))
+        seconds += time.perf_counter() - t0
+        if logits is None or pooled is None:
+            logits = np.empty((len(texts), out_logits.shape[-1]), dtype=np.float32)
+            pooled = np.empty((len(texts), out_pooled.shape[-1]), dtype=np.float32)
+        logits[rows] = out_logits.float().numpy()
+        pooled[rows] = out_pooled.float().numpy()
+    if logits is None or pooled is None:
+        raise ExportError("no texts to run the PyTorch model on")
+    return Outputs(logits, pooled, seconds, encoded.n_tokens, encoded.truncated, encoded.n_unknown)

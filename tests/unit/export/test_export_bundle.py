@@ -13,8 +13,9 @@ from sftops.bundle import BundleManifest, VariantInfo
 from sftops.config import ExportConfig
 from sftops.drift.reference import DriftReference
 from sftops.exceptions import ExportError, ModelError
-from sftops.export import ExportReport, export_bundle, ort_session
+from sftops.export import ExportReport, export_bundle
 from sftops.export._bundle import publish_reason
+from sftops.inference import make_session
 
 from .conftest import prepared_from_frames
 
@@ -62,7 +63,7 @@ def test_serving_tokenizer_needs_only_the_tokenizers_library(bundle) -> None:
     assert [len(e.ids) for e in encodings] == [48, 48]  # truncated at max_length, padded to the batch's longest
     short = tokenizer.encode_batch(["hi", "hello there"])
     assert len(short[0].ids) == 4 and sum(short[0].attention_mask) == 3  # no fixed-length padding
-    session = ort_session(folder / "model.int8.onnx")
+    session = make_session(folder / "model.int8.onnx")
     feed = {name: np.array([getattr(e, attr) for e in short], dtype=np.int64)
             for name, attr in zip(report.manifest.inputs, ["ids", "attention_mask", "type_ids"])}
     logits, embedding = session.run(["logits", "embedding"], feed)

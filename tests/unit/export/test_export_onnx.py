@@ -10,8 +10,9 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
-from sftops.exceptions import ExportError
-from sftops.export import export_onnx, graph_inputs, load_classifier, ort_session, with_embedding
+from sftops.exceptions import InferenceError
+from sftops.export import export_onnx, graph_inputs, load_classifier, with_embedding
+from sftops.inference import make_session
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_graph_has_named_inputs_outputs_with_dynamic_axes(exported) -> None:
 def test_onnx_matches_torch_for_any_batch_and_length(exported, texts: list[str]) -> None:
     path, wrapper, tokenizer, names = exported
     batch = tokenizer(texts, padding=True, return_tensors="np")
-    logits, pooled = ort_session(path).run(["logits", "embedding"], {n: batch[n].astype(np.int64) for n in names})
+    logits, pooled = make_session(path).run(["logits", "embedding"], {n: batch[n].astype(np.int64) for n in names})
     with torch.inference_mode():
         ref_logits, ref_pooled = wrapper(*(torch.from_numpy(batch[n]) for n in names))
     assert logits.shape == (len(texts), 3) and pooled.shape == (len(texts), 32)
@@ -53,7 +54,7 @@ def test_onnx_matches_torch_for_any_batch_and_length(exported, texts: list[str])
 def test_embedding_is_mean_over_real_tokens_only(exported) -> None:
     """Padding must not move a text's embedding: alone or in a padded batch it is the same vector."""
     path, wrapper, tokenizer, names = exported
-    session = ort_session(path)
+    session = make_session(path)
     alone = tokenizer(["good"], return_tensors="np")
     padded = tokenizer(["good", "a much longer neighbour forces padding onto the first text"], padding=True, return_tensors="np")
     assert padded["attention_mask"][0].sum() < padded["attention_mask"].shape[1]
@@ -70,8 +71,8 @@ def test_exporter_leaves_model_in_eval_mode(exported) -> None:
 
 
 @pytest.mark.parametrize("content", [b"not an onnx model at all", None])
-def test_corrupt_onnx_file_is_a_clear_export_error(exported, tmp_path: Path, content: bytes | None) -> None:
+def test_corrupt_onnx_file_is_a_clear_error(exported, tmp_path: Path, content: bytes | None) -> None:
     bad = tmp_path / "model.onnx"
     bad.write_bytes(content if content is not None else exported[0].read_bytes()[:5000])  # None: truncated real file
-    with pytest.raises(ExportError, match=r"model\.onnx: ONNX Runtime cannot load this model"):
-        ort_session(bad)
+    with pytest.raises(InferenceError, match=r"model\.onnx: ONNX Runtime cannot load this model"):
+        make_session(bad)
