@@ -1,7 +1,8 @@
 """Fingerprint the raw data source into data/source.json, so that editing the dataset reruns prepare.
 
-DVC stage `source` (always run): params.data -> data/source.json (sha256 of data.source and of every
-file data.extra_sources matches). The file changes only when the data does.
+`sftops source` and DVC stage `source` (always run): parse the arguments, call `sftops.stages.source` on the
+working folder. data/source.json holds the sha256 of data.source and of every file data.extra_sources matches;
+it changes only when the data does.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run() -> None:
         from sftops.config import load_params
-        from sftops.data.fingerprint import write_fingerprint
+        from sftops.stages import source
 
-        write_fingerprint(load_params(args.params).data)
+        source(".", load_params(args.params))
 
     return run_guarded("source", run)
 

@@ -20,6 +20,7 @@ from ._report import (
     TrainReport,
     TuneReport,
 )
+from ._source import source
 from ._train import train
 from ._tune import tune
 
@@ -37,6 +38,7 @@ __all__ = [
     "prepare",
     "project_root",
     "register",
+    "source",
     "train",
     "tune",
 ]
