@@ -47,7 +47,14 @@ class Feedback:
     created: float
 
 
-def _engine(location: str | Path) -> sa.Engine:
+def open_engine(location: str | Path) -> sa.Engine:
+    """A SQLAlchemy engine on the feedback database (a SQLite file in WAL mode, or a postgresql:// URL with pre-ping).
+
+    Other tables that live in the same database (the drift alarm journal) open it through this too.
+
+    Raises:
+        ConfigError: `location` is a URL of another database than PostgreSQL.
+    """
     if is_url(location):
         if not is_postgres(location):
             raise ConfigError(f"serve.feedback_db must be a file path or a postgresql:// URL, got {redact(str(location))}")
@@ -72,7 +79,7 @@ class FeedbackStore:
 
     def __init__(self, location: str | Path) -> None:
         self.location = location
-        self._engine = _engine(location)
+        self._engine = open_engine(location)
         self._insert = (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(_table)
         try:
             _metadata.create_all(self._engine, checkfirst=True)

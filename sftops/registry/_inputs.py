@@ -36,8 +36,7 @@ def _read(path: Path, what: str, stage: str) -> str:
 
 def load_model_lineage(model_dir: Path) -> dict[str, str]:
     """Version tags from the model folder's sftops_model.json: train run, params hash, data hash, git commit."""
-    from ..modeling import ModelInfo
-    from ..modeling._info import check_model_dir
+    from ..modeling import ModelInfo, check_model_dir
 
     try:
         info = ModelInfo.load(check_model_dir(model_dir))

@@ -17,10 +17,14 @@ import os
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from ..config import RegistryConfig
 from ..dburl import redact
 from ..exceptions import RegistryError
+
+if TYPE_CHECKING:
+    from ..retraining import PgAdvisoryLock
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ class DecisionLock:
         self.timeout_s = timeout_s
         self.shown = shown or (redact(target) if isinstance(target, str) and "://" in target else str(target))
         self._fd: int | None = None
-        self._pg = None
+        self._pg: PgAdvisoryLock | None = None
         self._depth = 0
 
     def acquire(self) -> None:
@@ -76,7 +80,7 @@ class DecisionLock:
         return True
 
     def _try_pg(self, url: str) -> bool:
-        from ..retraining._pglock import LockDatabaseError, PgAdvisoryLock
+        from ..retraining import LockDatabaseError, PgAdvisoryLock
 
         if self._pg is None:
             self._pg = PgAdvisoryLock(url, key=lock_key(self.model_name), label="sftops-registry")

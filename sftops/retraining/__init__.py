@@ -4,6 +4,7 @@ from ._alarms import Alarm, AlarmJournal, AlarmJournalError, open_journal
 from ._background import child_env, set_private_env, spawn_retrain
 from ._feedback import MergedFeedback, count_new_feedback, merge_feedback
 from ._lock import RetrainBusy, RetrainLock, holder, is_locked, lock_target
+from ._pglock import LockDatabaseError, PgAdvisoryLock
 from ._run import RetrainLockLost, RetrainResult, retrain
 from ._state import RetrainState, load_drift_status, load_state, save_drift_status, save_state
 from ._status import retrain_status
@@ -13,7 +14,9 @@ __all__ = [
     "Alarm",
     "AlarmJournal",
     "AlarmJournalError",
+    "LockDatabaseError",
     "MergedFeedback",
+    "PgAdvisoryLock",
     "RetrainBusy",
     "RetrainLock",
     "RetrainLockLost",

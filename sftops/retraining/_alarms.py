@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..dburl import is_url, redact
 from ..exceptions import SftopsError
-from ..feedback import _engine as feedback_engine  # the same database, opened the same way (WAL, pre-ping)
+from ..feedback import open_engine  # the same database, opened the same way (WAL, pre-ping)
 
 AlarmStatus = Literal["pending", "consumed", "suppressed"]
 
@@ -80,7 +80,7 @@ class AlarmJournal:
 
     def __init__(self, location: str | Path) -> None:
         self.location = location
-        self._engine = feedback_engine(location)
+        self._engine = open_engine(location)
         try:
             _metadata.create_all(self._engine, checkfirst=True)
         except SQLAlchemyError as exc:

@@ -51,7 +51,8 @@ class LockDatabaseError(SftopsError):
     """The database holding the retrain lock cannot be reached."""
 
 
-def _engine(url: str, application_name: str = "sftops", connect_timeout: int = 10) -> sa.Engine:
+def _lock_engine(url: str, application_name: str = "sftops", connect_timeout: int = 10) -> sa.Engine:
+    """An engine for one lock session: no pool (the session is the lock), autocommit, TCP keepalives."""
     return sa.create_engine(
         storage_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT",
         connect_args={"application_name": application_name[:63], "connect_timeout": connect_timeout, **_KEEPALIVES},
@@ -94,7 +95,7 @@ class PgAdvisoryLock:
 
     def try_acquire(self) -> bool:
         """True if we now hold the lock; False if another session holds it."""
-        engine = _engine(self.url, f"{self.label} pid {os.getpid()} on {socket.gethostname()}")
+        engine = _lock_engine(self.url, f"{self.label} pid {os.getpid()} on {socket.gethostname()}")
         try:
             conn = engine.connect()
             got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key}).scalar_one())
@@ -150,7 +151,7 @@ class PgAdvisoryLock:
 
 
 def _held_by(url: str) -> sa.Row | None:
-    engine = _engine(url)
+    engine = _lock_engine(url)
     try:
         with engine.connect() as conn:
             return conn.execute(_HELD, {"key": LOCK_KEY}).first()

@@ -62,3 +62,27 @@ def test_purge_older_than_deletes_only_rows_before_the_cutoff(tmp_path: Path) ->
     assert [r.text for r in store.export()] == ["fresh"]
     assert store.purge_older_than(cutoff) == 0
     store.close()
+
+
+def test_the_alarm_journal_opens_the_feedback_database_through_its_public_engine(tmp_path: Path) -> None:
+    import pytest
+    import sqlalchemy as sa
+
+    from sftops.exceptions import ConfigError
+    from sftops.feedback import open_engine
+    from sftops.retraining import AlarmJournal
+
+    path = tmp_path / "new" / "feedback.db"
+    engine = open_engine(path)  # creates the folder; SQLite in WAL mode, as the store uses it
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("PRAGMA journal_mode")).scalar_one() == "wal"
+    engine.dispose()
+    store, journal = FeedbackStore(path), AlarmJournal(path)
+    store.add("great film", "positive")
+    alarm = journal.record({"detectors": {}}, model_version="3")
+    assert [a.id for a in journal.pending()] == [alarm.id] and store.count_since() == 1
+    assert {"feedback", "drift_alarms"} <= set(sa.inspect(journal._engine).get_table_names())  # noqa: SLF001 - one file
+    store.close()
+    journal.close()
+    with pytest.raises(ConfigError, match="serve.feedback_db must be a file path or a postgresql:// URL"):
+        open_engine("mysql://user:pw@host/db")
