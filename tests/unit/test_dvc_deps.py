@@ -61,20 +61,22 @@ def stale_code_deps(graph: ImportGraph, stages: dict[str, dict]) -> dict[str, li
     return stale
 
 
-def _folded(files: list[str]) -> list[str]:
-    """Missing files for a message: a folder whose every file is missing is named once, as `folder/`."""
-    out: list[str] = []
-    for folder in sorted({str(Path(f).parent) for f in files}):
-        inside = [f for f in files if str(Path(f).parent) == folder]
-        whole = sorted(p.name for p in (PROJECT_ROOT / folder).glob("*.py")) == sorted(Path(f).name for f in inside)
-        out.extend([f"{folder}/"] if whole and folder not in ("sftops", "pipelines", "serving") else inside)
-    return out
+def suggested_code_deps(graph: ImportGraph, entry: str) -> list[str]:
+    """The code deps to write for a stage: each subpackage it imports as its folder, each top-level module as its file."""
+    deps = set()
+    for module in graph.closure(entry):
+        parts = graph.rel_path(module).split("/")
+        deps.add("/".join(parts[:2]) if len(parts) > 2 else "/".join(parts))
+    return sorted(deps)
 
 
 def test_every_stage_depends_on_the_code_it_imports() -> None:
-    gaps = stage_code_gaps(ImportGraph(), _stages())
+    graph, stages = ImportGraph(), _stages()
+    gaps = stage_code_gaps(graph, stages)
     assert not gaps, "dvc.yaml deps miss code the stage imports:\n" + "\n".join(
-        f"  {stage}: {', '.join(_folded(files))}" for stage, files in gaps.items()
+        f"  {stage}: {', '.join(files)}\n    (its code deps could read: "
+        f"{', '.join(suggested_code_deps(graph, _entry_module(stage, stages[stage]['cmd'])))})"
+        for stage, files in gaps.items()
     )
 
 
@@ -135,6 +137,9 @@ def test_a_missing_dep_is_named_with_its_stage(small_project: Path) -> None:
     assert stage_code_gaps(graph, stages) == {
         "export": ["sftops/modeling/__init__.py", "sftops/modeling/_load.py"]}
     assert stale_code_deps(graph, stages) == {"export": ["sftops/unused"]}
+    assert suggested_code_deps(graph, "pipelines.export") == [
+        "pipelines/__init__.py", "pipelines/export.py", "sftops/__init__.py", "sftops/evaluation",
+        "sftops/exceptions.py", "sftops/export", "sftops/modeling"]
 
 
 def test_install_names_map_onto_source_folders(small_project: Path) -> None:
