@@ -8,7 +8,7 @@ from ._pglock import LockDatabaseError, PgAdvisoryLock
 from ._run import RetrainLockLost, RetrainResult, retrain
 from ._state import RetrainState, load_drift_status, load_state, save_drift_status, save_state
 from ._status import retrain_status
-from ._triggers import Trigger, cooldown_left, due_triggers
+from ._triggers import RetrainTrigger, cooldown_left, due_triggers
 
 __all__ = [
     "Alarm",
@@ -22,7 +22,7 @@ __all__ = [
     "RetrainLockLost",
     "RetrainResult",
     "RetrainState",
-    "Trigger",
+    "RetrainTrigger",
     "child_env",
     "cooldown_left",
     "count_new_feedback",

@@ -28,7 +28,7 @@ from ._alarms import Alarm, AlarmJournal, open_journal
 from ._feedback import count_new_feedback, merge_feedback
 from ._lock import RetrainLock, is_locked, lock_target
 from ._state import RetrainState, load_state, save_state
-from ._triggers import Trigger, cooldown_left, drift_trigger, due_triggers
+from ._triggers import RetrainTrigger, cooldown_left, drift_trigger, due_triggers
 
 log = logging.getLogger(__name__)
 _LOG_TAIL = 2000
@@ -40,7 +40,7 @@ class RetrainResult:
     """What a `retrain` call did: skipped, dry_run, promoted, rejected, unchanged or failed."""
 
     status: str
-    triggers: list[Trigger] = field(default_factory=list)
+    triggers: list[RetrainTrigger] = field(default_factory=list)
     message: str = ""
     run_id: str | None = None
     model_version: str | None = None
@@ -65,7 +65,7 @@ def _labels(project_dir: Path) -> list[str] | None:
 
 def _triggers_now(
     params: Params, project_dir: Path, state: RetrainState, now: float, journal: AlarmJournal | None
-) -> tuple[list[Trigger], int, list[Alarm]]:
+) -> tuple[list[RetrainTrigger], int, list[Alarm]]:
     cfg = params.drift.retrain
     new = count_new_feedback(resolve(params.serve.expanded_feedback_db(), project_dir), state.feedback_cutoff)
     pending = journal.pending() if journal is not None else []
@@ -124,7 +124,7 @@ def _retrain(
     state, now = load_state(state_dir), time.time()
     fired, new_feedback, pending = _triggers_now(params, project_dir, state, now, journal)
     if force:
-        fired = [Trigger(reason or "manual", {"forced": True, **(context or {})}), *fired]
+        fired = [RetrainTrigger(reason or "manual", {"forced": True, **(context or {})}), *fired]
     if dry_run:
         busy = " (a retrain is running now)" if is_locked(lock_target(state_dir, cfg.expanded_lock_url())) else ""
         names = ", ".join(t.reason for t in fired) or "none"
@@ -158,7 +158,7 @@ def _retrain(
 
 
 def _locked_retrain(
-    params: Params, project_dir: Path, state: RetrainState, fired: list[Trigger], lock: RetrainLock, reason: str,
+    params: Params, project_dir: Path, state: RetrainState, fired: list[RetrainTrigger], lock: RetrainLock, reason: str,
     alarms: list[Alarm], journal: AlarmJournal | None,
 ) -> RetrainResult:
     import mlflow
