@@ -32,7 +32,21 @@ _LAZY = {
     )},
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "EvaluateReport",
+    "ExportStageReport",
+    "Params",
+    "PrepareReport",
+    "RegisterReport",
+    "SftopsError",
+    "SourceReport",
+    "StageReport",
+    "TrainReport",
+    "TuneReport",
+    "__version__",
+    "load_params",
+    "stages",
+]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports on first use
     from . import stages

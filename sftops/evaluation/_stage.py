@@ -24,11 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def _write_confusion(rows: list[dict[str, str]], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=["actual", "predicted"])
-            writer.writeheader()
-            writer.writerows(rows)
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["actual", "predicted"])
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _mlflow_metrics(results: dict[str, dict[str, Any]]) -> dict[str, float]:

@@ -98,7 +98,8 @@ def register_model(
         "test_macro_f1": report.fine_tuned.macro_f1,
         f"gate_test_{metric}": challenger.metric(metric),
         **{name: float(n) for name, n in (("gate_test_overlap", challenger.train_overlap),
-                                          ("gate_champion_test_overlap", scores.champion and scores.champion.train_overlap))
+                                          ("gate_champion_test_overlap",
+                                           scores.champion.train_overlap if scores.champion else None))
            if n is not None},
     }
     registry_params = {f"registry.{k}": v for k, v in cfg.model_dump().items()}
@@ -116,7 +117,7 @@ def register_model(
              cfg.model_name, version.version, entry.decision, entry.reason, entry.champion_after,
              entry.variants, {v: "unknown" if n is None else n for v, n in entry.test_overlap.items()})
     return Registration(
-        name=cfg.model_name, version=str(version.version), run_id=version.run_id, decision=entry.decision,
+        name=cfg.model_name, version=str(version.version), run_id=str(version.run_id), decision=entry.decision,
         reason=entry.reason, champion=entry.champion_after, metric=metric, scores=entry.scores,
         variants=entry.variants, devices=entry.devices, test_overlap=entry.test_overlap,
     )

@@ -61,7 +61,7 @@ def run_train(
             mlflow.log_params(flat_params(params, ("data", "model", "train")))
         result = fine_tune(params, data.label_map, data.train, data.validation,
                            callbacks=[MlflowStepLogger()] if rank0 else [])
-        metrics = {
+        metrics: dict[str, float | int | str | bool | None] = {
             "best_eval_macro_f1": result.best_metric,
             "best_step": result.best_step,
             "global_steps": result.global_step,

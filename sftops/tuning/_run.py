@@ -87,8 +87,9 @@ def _finalize(study: optuna.Study, params: Params, parent_id: str) -> BestParams
 
     client = MlflowClient()
     states = [t.state for t in study.get_trials(deepcopy=False)]
-    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
-    best = max(complete, key=lambda t: t.value) if complete else None
+    # a COMPLETE trial always has a value
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    best = max(complete, key=lambda t: float(t.value or 0.0)) if complete else None
     result = BestParams(
         params=dict(best.params) if best else {},
         value=best.value if best else None,
@@ -101,7 +102,7 @@ def _finalize(study: optuna.Study, params: Params, parent_id: str) -> BestParams
                      if not t.user_attrs.get("sftops.surplus")),
         mlflow_run_id=parent_id,
     )
-    if best:
+    if best and best.value is not None:
         client.log_metric(parent_id, f"best_{params.tune.metric}", best.value)
         client.set_tag(parent_id, "sftops.best_trial", str(best.number))
         for key, value in best.params.items():

@@ -27,6 +27,9 @@ def parent_run(study: optuna.Study, created: bool, params: Params, storage_label
         run_id = study.user_attrs.get(PARENT_ATTR)
         if run_id is None:
             experiment = mlflow.get_experiment_by_name(params.tracking.experiment)
+            if experiment is None:
+                raise TrackingError(f"MLflow experiment {params.tracking.experiment!r} does not exist; "
+                                    "connect to tracking first (sftops.tracking.connect creates it)")
             tags = {
                 **lineage_tags(params),
                 "sftops.stage": "tune",

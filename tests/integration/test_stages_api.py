@@ -115,3 +115,4 @@ def test_import_sftops_is_cheap_and_lazy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.splitlines() == ["[]", "['sftops.config']", "sftops.stages._export"]
     assert {"stages", "Params", "load_params", "SftopsError", "StageReport", "RegisterReport"} <= set(sftops.__all__)
+    assert all(getattr(sftops, name) is not None for name in sftops.__all__)
