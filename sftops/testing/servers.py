@@ -122,3 +122,13 @@ def postgres_server(port: int | None = None) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 30.0) -> int:
+    """Stop a server the way its users do: SIGTERM, then SIGKILL if it has not exited within `timeout` s; its exit code."""
+    proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
