@@ -1,4 +1,4 @@
-"""`dvc repro prepare` in a fresh git repo made from the project's files: outputs, caching, reruns."""
+"""`dvc repro prepare` in a fresh git repo made from the project's files: outputs, caching, reruns (params, raw data)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from sftops.testing import make_text_dataset
 from sftops.testing.project import make_project_copy, run
 
 
@@ -38,5 +39,59 @@ def test_bad_params_fail_the_stage_with_one_line(tmp_path: Path) -> None:
     proc = run(["sftops", "prepare"], repo, check=False)
     assert proc.returncode == 1
     assert "sftops prepare: error:" in proc.stderr and "['body'] not found" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (repo / "data/prepared").exists()
+
+
+def _prepared_fingerprint(repo: Path) -> str:
+    return json.loads((repo / "data/prepared/meta.json").read_text())["fingerprint"]
+
+
+def test_editing_the_raw_source_reruns_prepare_and_an_unchanged_one_does_not(tmp_path: Path) -> None:
+    repo = make_project_copy(tmp_path / "proj")
+    rows = make_text_dataset(120, ("negative", "neutral", "positive"), seed=1)
+    (repo / "data/raw.csv").write_text(rows.to_csv(index=False))
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"].update(source="data/raw.csv", label_column="label")
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro", "prepare"], repo)
+    first = _prepared_fingerprint(repo)
+
+    # an edited dataset: prepare reruns and data/prepared changes
+    more = make_text_dataset(150, ("negative", "neutral", "positive"), seed=2)
+    (repo / "data/raw.csv").write_text(more.to_csv(index=False))
+    edited = run(["dvc", "repro", "prepare"], repo)
+    assert "Running stage 'prepare'" in edited.stdout
+    assert _prepared_fingerprint(repo) != first
+    assert json.loads((repo / "data/prepared/meta.json").read_text())["rows_read"] == 150
+
+    # same bytes rewritten (newer mtime): the source stage runs, prepare does not
+    (repo / "data/raw.csv").write_text(more.to_csv(index=False))
+    again = run(["dvc", "repro", "prepare"], repo)
+    assert "Running stage 'source'" in again.stdout and "Stage 'prepare' didn't change, skipping" in again.stdout
+    status = json.loads(run(["dvc", "status", "--json"], repo).stdout)
+    assert status["source"] == ["always changed"] and "prepare" not in status
+
+    # a new file matching data.extra_sources (labelled feedback) reruns it too
+    (repo / "data/feedback/feedback.csv").write_text("text,label\na brand new feedback text,positive\n")
+    extra = run(["dvc", "repro", "prepare"], repo)
+    assert "Running stage 'prepare'" in extra.stdout
+    assert json.loads((repo / "data/prepared/meta.json").read_text())["extra_sources"]["rows_read"] == 1
+
+    fingerprint = json.loads((repo / "data/source.json").read_text())
+    assert fingerprint["source"]["name"] == "data/raw.csv"
+    assert [f["path"] for f in fingerprint["source"]["files"]] == ["data/raw.csv"]  # relative: no home folder in it
+    assert [f["path"] for f in fingerprint["extra_sources"][0]["files"]] == ["data/feedback/feedback.csv"]
+
+
+def test_a_missing_source_file_fails_the_source_stage_with_one_line(tmp_path: Path) -> None:
+    repo = make_project_copy(tmp_path / "proj")
+    (repo / "params.yaml").write_text((repo / "params.yaml").read_text().replace(
+        "source: builtin:tweets", "source: data/missing.csv"))
+    proc = run(["dvc", "repro", "prepare"], repo, check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "sftops source: error:" in line]
+    assert errors == ["sftops source: error: data.source: data/missing.csv does not exist; "
+                      "give a CSV, JSON Lines, Parquet file or a datasets folder"]
     assert "Traceback" not in proc.stderr
     assert not (repo / "data/prepared").exists()
