@@ -225,7 +225,7 @@ def sftops_server(bundle: Path, max_batch: int, variant: str | None, drift: bool
     env = {"SFTOPS_SERVE_MAX_BATCH_SIZE": str(max_batch), "SFTOPS_SERVE_FEEDBACK_DB": str(project / "feedback.db")}
     if variant:
         env["SFTOPS_SERVE_VARIANT"] = variant
-    return Server([sys.executable, "-m", "serving.cli", "--model", str(bundle), "--params", str(project / "params.yaml")], env)
+    return Server([sys.executable, "-m", "sftops_serving.cli", "--model", str(bundle), "--params", str(project / "params.yaml")], env)
 
 
 def naive_server(model_dir: Path, threads: int) -> Server:

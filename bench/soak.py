@@ -87,7 +87,7 @@ class SftopsServer:
     def start(self) -> None:
         log = open(self.project / "server.log", "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "serving.cli", "--model", f"{MODEL}@champion", "--port", str(self.port),
+            [sys.executable, "-m", "sftops_serving.cli", "--model", f"{MODEL}@champion", "--port", str(self.port),
              "--params", str(self.project / "params.yaml")],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         log.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_NAMES = {"sftops": "sftops", "sftops_pipelines": "pipelines", "sftops_serving": "serving"}
@@ -28,9 +30,14 @@ def test_every_package_folder_is_installed_under_a_name_that_cannot_clash() -> N
 
 
 def test_wheel_holds_only_the_three_install_names(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
-    (wheel,) = tmp_path.glob("sftops-*.whl")
+    source = tmp_path / "src"  # a copy: setuptools writes build/ and *.egg-info next to the sources
+    for folder in INSTALL_NAMES.values():
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist")], check=True, capture_output=True, timeout=300)
+    (wheel,) = (tmp_path / "dist").glob("sftops-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == set(INSTALL_NAMES)

@@ -115,7 +115,7 @@ def deployment(mlflow_server_url: str, tiny_bert_dir: Path, tmp_path_factory: py
     (root / "params.yaml").write_text("{}\n")  # its folder is the server's project: drift status, retrains
     with open(root / "server.log", "wb") as log:  # the server writes to its own copy of the handle
         proc = subprocess.Popen(
-            [sys.executable, "-m", "serving.cli", "--model", f"{name}@champion", "--port", str(port),
+            [sys.executable, "-m", "sftops_serving.cli", "--model", f"{name}@champion", "--port", str(port),
              "--params", str(root / "params.yaml")],
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[3],
         )

@@ -1,4 +1,4 @@
-"""pipelines/export.py: `sftops export` in a project folder writes models/onnx, metrics and an MLflow run."""
+"""sftops_pipelines.export (pipelines/export.py): `sftops export` in a project folder writes models/onnx, metrics and an MLflow run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import mlflow
 import pytest
 import yaml
 
-from pipelines.export import main
+from sftops_pipelines.export import main
 from sftops.bundle import BundleManifest
 
 from .conftest import prepared_from_frames
