@@ -4,8 +4,9 @@
 thread every `drift.check_every` texts. Each report is saved to `<drift.retrain.state_dir>/
 drift_status.json` for display. An alarm is an event in the alarm journal (the feedback
 database), pending until a retrain consumes it: the server starts `sftops retrain --alarm ID`
-as a separate process (it never retrains in its own), or, while the cooldown holds, records
-the suppression on the event instead; `sftops retrain` from cron sees pending alarms too.
+as a separate process through sftops.retraining.spawn_retrain (it never retrains in its own,
+and starts no process any other way), or, while the cooldown holds, records the suppression
+on the event instead; `sftops retrain` from cron sees pending alarms too.
 
 A monitor failure (a reference that does not fit the model, a detector raising, the journal
 database down) never fails a prediction: it is counted (sftops_drift_errors_total), logged
@@ -17,14 +18,11 @@ from __future__ import annotations
 
 import logging
 import math
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
-
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -48,6 +46,9 @@ from sftops.retraining import (
 )
 
 from .schemas import AlarmInfo, DriftCheck, DriftResponse, RetrainStatus
+
+if TYPE_CHECKING:
+    import subprocess  # the retrain process's type only: processes are started by sftops.retraining.spawn_retrain
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

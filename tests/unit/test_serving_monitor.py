@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from serving.monitor import STATUS_TTL_S, ServingMonitor
 from sftops.config import DriftConfig
 from sftops.drift import Observations, ReferenceProfile
-from sftops.testing.retrain_project import wait_for
+from sftops.testing.polling import wait_for
 
 LABELS = ["negative", "neutral", "positive"]
 CFG = DriftConfig(window=150, check_every=50, min_samples=100, p_value=0.05, mmd_permutations=199, min_check_interval_s=0)
@@ -338,3 +338,33 @@ def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_o
     assert retrain["running"] is None and "cannot reach the retrain lock database" in retrain["lock_error"]
     assert "hunter2" not in answers[-1].text
     assert len(computed) <= 1 + elapsed / STATUS_TTL_S + 1  # not once per request
+
+
+def test_the_server_starts_processes_only_through_spawn_retrain() -> None:
+    """One way to start a retrain: no module of serving/ imports subprocess/multiprocessing at run time or calls
+    os.system/spawn*/exec*/fork; the monitor calls sftops.retraining.spawn_retrain (tested above: `--alarm ID`)."""
+    import ast
+
+    from sftops.testing.project import PROJECT_ROOT
+
+    def type_checking_only(tree: ast.Module) -> set[int]:
+        return {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                for n in ast.walk(node)}
+
+    found = []
+    for path in sorted((PROJECT_ROOT / "serving").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = type_checking_only(tree)
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] in ("subprocess", "multiprocessing") for n in names):
+                found.append(f"{path.name}:{node.lineno} imports {names}")
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "os" and node.func.attr.startswith(("system", "spawn", "exec", "fork", "posix_spawn"))):
+                found.append(f"{path.name}:{node.lineno} calls os.{node.func.attr}")
+    assert not found, found
+    source = (PROJECT_ROOT / "serving" / "monitor.py").read_text(encoding="utf-8")
+    assert "spawn_retrain(self.params_file" in source
