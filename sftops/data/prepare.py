@@ -19,7 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def prepare(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR) -> dict[str, Any]:
-    """Run the whole prepare stage; return the meta.json contents. Nothing is replaced unless all succeeds."""
+    """Load, clean, label-map and split the dataset into `out_dir`; return the meta.json contents.
+
+    Nothing is replaced unless all succeeds. `sftops.stages.prepare` runs it in a project folder.
+
+    Raises:
+        DataError: the source cannot be read or used (missing file or column, too few rows per label)."""
     raw = load_source(cfg)
     frame, report = clean(raw, cfg)
     label_map = LabelMap.from_labels(frame["label"], cfg.labels)

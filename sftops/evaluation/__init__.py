@@ -1,6 +1,6 @@
 """Test-set evaluation: the fine-tuned model against an untuned model and a TF-IDF baseline."""
 
-from ._metrics import classification_metrics, confusion_rows
+from ._metrics import classification_metrics
 from ._stage import run_evaluate
 
-__all__ = ["classification_metrics", "confusion_rows", "run_evaluate"]
+__all__ = ["classification_metrics", "run_evaluate"]

@@ -13,7 +13,7 @@ import mlflow
 from ..atomic import atomic_path, write_json
 from ..config import Params
 from ..data.prepared import PreparedData
-from ..modeling import ModelInfo, check_model_dir, predict_logits
+from ..modeling import TrainedModelInfo, check_model_dir, predict_logits
 from ..paths import CONFUSION_FILE, CURVE_FILE, EVAL_FILE, MODEL_DIR
 from ..tracking import flat_params, lineage_tags
 from ._baselines import tfidf_logreg_predictions, untuned_predictions
@@ -51,9 +51,14 @@ def run_evaluate(
     confusion_file: str | Path = CONFUSION_FILE,
     curve_file: str | Path | None = CURVE_FILE,
 ) -> dict[str, Any]:
-    """Score the saved model, the untuned base model and TF-IDF + LogReg on the test split; write and log it all."""
+    """Score the saved model, the untuned base model and TF-IDF + LogReg on the test split; write and log it all.
+
+    Logs to the MLflow experiment the caller connected to (`sftops.stages.evaluate` connects).
+
+    Raises:
+        ModelError: `model_dir` holds no trained model, or the base model cannot be loaded."""
     model_dir = check_model_dir(model_dir)
-    info = ModelInfo.load(model_dir)
+    info = TrainedModelInfo.load(model_dir)
     test, labels = data.test, data.label_map
     texts, y_true = test["text"].astype(str).tolist(), test["label"].astype(int).to_numpy()
     batch = params.train.eval_batch_size

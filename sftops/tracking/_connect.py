@@ -18,7 +18,10 @@ def resolve_tracking_uri(cfg: TrackingConfig) -> str:
 
     An http(s) URI's user:password moves to MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD, where MLflow
     reads them (and child processes inherit them): MLflow prints its URI ("View run at ...") and quotes it in
-    errors, so the URI returned holds no password."""
+    errors, so the URI returned holds no password.
+
+    Raises:
+        ConfigError: tracking.uri names a `${VAR}` that is not set."""
     return _credentials_to_env(os.environ.get("MLFLOW_TRACKING_URI") or cfg.expanded_uri())
 
 
@@ -47,7 +50,10 @@ def _health_request(uri: str) -> urllib.request.Request:
 
 
 def check_reachable(uri: str, timeout: float) -> None:
-    """Raise TrackingError unless the MLflow server at `uri` answers /health within `timeout` seconds."""
+    """Check that the MLflow server at `uri` answers /health within `timeout` seconds.
+
+    Raises:
+        TrackingError: no answer, or an HTTP error (e.g. 401 for bad credentials)."""
     shown = redact(uri)
     try:
         with urllib.request.urlopen(_health_request(uri), timeout=timeout) as resp:

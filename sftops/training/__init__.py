@@ -5,7 +5,7 @@ from ._callbacks import MlflowStepLogger
 from ._data import subsample
 from ._overrides import apply_overrides
 from ._precision import resolve_precision
-from ._stage import TrainOutputs, effective_params, run_train
+from ._stage import TrainOutputs, run_train
 from ._trainer import FineTuneResult, fine_tune
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "MlflowStepLogger",
     "TrainOutputs",
     "apply_overrides",
-    "effective_params",
     "fine_tune",
     "resolve_precision",
     "run_train",

@@ -14,7 +14,7 @@ import mlflow
 from ..atomic import write_json
 from ..config import Params
 from ..data.prepared import PreparedData
-from ..modeling import ModelInfo, check_base, save_model
+from ..modeling import TrainedModelInfo, check_base, save_model
 from ..paths import BEST_PARAMS_FILE, CURVE_FILE, MODEL_DIR, TRAIN_METRICS_FILE
 from ..tracking import flat_params, git_state, lineage_tags
 from ._best_params import BestParams
@@ -36,7 +36,10 @@ class TrainOutputs:
 
 
 def effective_params(params: Params, best_params_file: str | Path | None = BEST_PARAMS_FILE) -> Params:
-    """params.yaml with the tuned values from best_params.json on top (none when the file is not given)."""
+    """params.yaml with the tuned values from best_params.json on top (none when the file is not given).
+
+    Raises:
+        ConfigError: the file is missing or malformed, or a tuned value is invalid."""
     if best_params_file is None:
         return params
     best = BestParams.load(best_params_file)
@@ -50,7 +53,13 @@ def run_train(
     best_params_file: str | Path | None = BEST_PARAMS_FILE,
     outputs: TrainOutputs = TrainOutputs(),
 ) -> dict[str, float | int | str | bool | None]:
-    """Fine-tune, save the best model to `outputs.model_dir` and write the train metrics and curve."""
+    """Fine-tune, save the best model to `outputs.model_dir` and write the train metrics and curve.
+
+    Logs to the MLflow experiment the caller connected to (`sftops.tracking.connect`; `sftops.stages.train` does).
+
+    Raises:
+        ConfigError: best_params_file is missing or malformed, or a tuned value is invalid.
+        ModelError: model.base is not a usable model."""
     params = effective_params(params, best_params_file)
     check_base(params.model)
     rank0 = int(os.environ.get("RANK", "0")) == 0
@@ -75,7 +84,7 @@ def run_train(
         if not rank0:
             return metrics
         commit, _ = git_state()
-        info = ModelInfo(
+        info = TrainedModelInfo(
             train_run_id=run_id,
             params_hash=tags.get("sftops.params_hash"),
             data_hash=tags.get("sftops.data_hash"),

@@ -3,6 +3,5 @@
 from ._pruning import PruningCallback
 from ._run import run_tune
 from ._space import suggest
-from ._study import open_study, study_name_for
 
-__all__ = ["PruningCallback", "open_study", "run_tune", "study_name_for", "suggest"]
+__all__ = ["PruningCallback", "run_tune", "suggest"]

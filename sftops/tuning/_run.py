@@ -118,7 +118,14 @@ def _finalize(study: optuna.Study, params: Params, parent_id: str) -> BestParams
 
 
 def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PARAMS_FILE) -> BestParams:
-    """Join or create the study, run trials up to the shared budget, write `out_file` (atomically)."""
+    """Join or create the study, run trials up to the shared budget, write `out_file` (atomically).
+
+    Logs to the MLflow experiment the caller connected to (`sftops.stages.tune` connects).
+
+    Raises:
+        ConfigError: an invalid search space or storage URL.
+        ModelError: model.base is not a usable model.
+        TrackingError: the study's parent run is not in this MLflow store (workers on different stores)."""
     cfg = params.tune
     name = study_name_for(params, data.meta.get("fingerprint"))
     if not cfg.enabled or not cfg.search_space:
