@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +58,3 @@ def retrain_runs() -> list:
     experiments = [e.experiment_id for e in client.search_experiments()]
     return client.search_runs(experiments, "tags.`sftops.kind` = 'retrain'")
 
-
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0, every: float = 0.1) -> None:
-    """Poll until `predicate()` is true; AssertionError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(every)

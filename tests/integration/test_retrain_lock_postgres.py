@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sftops.config import load_params
 from sftops.dburl import storage_url
 from sftops.retraining import RetrainLock, is_locked, load_state
-from sftops.testing.retrain_project import make_retrain_project, retrain_runs, wait_for
+from sftops.testing.polling import wait_for
+from sftops.testing.retrain_project import make_retrain_project, retrain_runs
 
 
 def test_a_retrain_that_loses_its_postgres_lock_stops_its_pipeline_and_is_recorded_failed(

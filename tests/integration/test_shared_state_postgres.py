@@ -12,6 +12,7 @@ import pytest
 
 from sftops.feedback import FeedbackStore
 from sftops.retraining import RetrainBusy, RetrainLock, holder, is_locked
+from sftops.testing.polling import wait_for
 
 _HOLD = """
 import sys, time
@@ -27,13 +28,6 @@ except RetrainBusy:
 
 def _holder_process(url: str, seconds: float) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", _HOLD, url, str(seconds)], stdout=subprocess.PIPE, text=True)
-
-
-def _wait_for(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_two_replicas_share_feedback_with_dedup(feedback_url: str) -> None:
@@ -90,7 +84,7 @@ def test_only_one_process_gets_the_postgres_lock_and_kill_frees_it(postgres_url:
 
         os.kill(first.pid, signal.SIGKILL)  # no cleanup runs: PostgreSQL drops the lock with the session
         first.wait(timeout=10)
-        _wait_for(lambda: not is_locked(postgres_url))
+        wait_for(lambda: not is_locked(postgres_url), timeout=10, every=0.05, what="the lock to be free")
         assert holder(postgres_url) is None
     finally:
         if first.poll() is None:

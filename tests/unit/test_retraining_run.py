@@ -18,11 +18,8 @@ import yaml
 
 from sftops.config import load_params
 from sftops.retraining import is_locked, load_state, retrain, retrain_status
-from sftops.testing.retrain_project import make_retrain_project, retrain_runs, wait_for
-
-_project = make_retrain_project
-_retrain_runs = retrain_runs
-_wait_for = wait_for
+from sftops.testing.polling import wait_for
+from sftops.testing.retrain_project import make_retrain_project, retrain_runs
 
 
 def _cli(params: Path, *args: str) -> subprocess.Popen[str]:
@@ -33,13 +30,13 @@ def _cli(params: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def test_feedback_trigger_merges_feedback_runs_the_pipeline_and_records_the_version(tmp_path: Path) -> None:
-    params_file = _project(tmp_path)
+    params_file = make_retrain_project(tmp_path)
     result = retrain(load_params(params_file), project_dir=tmp_path)
     assert result.status == "promoted" and result.model_version == "7" and result.decision == "promoted"
     assert [t.reason for t in result.triggers] == ["feedback"]
     merged = pd.read_csv(tmp_path / "data/feedback/feedback.csv")
     assert list(merged.columns) == ["text", "sentiment"] and len(merged) == 4
-    (run,) = _retrain_runs()
+    (run,) = retrain_runs()
     assert run.info.status == "FINISHED" and run.info.run_id == result.run_id
     assert run.data.tags["sftops.retrain.reason"] == "feedback"
     assert run.data.tags["sftops.retrain.model_version"] == "7"
@@ -53,10 +50,10 @@ def test_feedback_trigger_merges_feedback_runs_the_pipeline_and_records_the_vers
 
 
 def test_a_failed_pipeline_keeps_the_feedback_pending_and_records_the_failure(tmp_path: Path) -> None:
-    params_file = _project(tmp_path, decision="fail")
+    params_file = make_retrain_project(tmp_path, decision="fail")
     result = retrain(load_params(params_file), project_dir=tmp_path, force=True, reason="manual")
     assert result.status == "failed" and "exited 3" in result.message and "out of memory" in result.message
-    (run,) = _retrain_runs()
+    (run,) = retrain_runs()
     assert run.info.status == "FAILED" and run.data.tags["sftops.retrain.outcome"] == "failed"
     status = retrain_status(tmp_path / "retrain")
     assert status["status"] == "failed" and not status["running"]
@@ -64,43 +61,43 @@ def test_a_failed_pipeline_keeps_the_feedback_pending_and_records_the_failure(tm
 
 
 def test_a_rejected_challenger_is_a_finished_run_with_the_decision(tmp_path: Path) -> None:
-    params_file = _project(tmp_path, decision="rejected")
+    params_file = make_retrain_project(tmp_path, decision="rejected")
     result = retrain(load_params(params_file), project_dir=tmp_path)
     assert result.status == "rejected" and result.model_version == "7"
-    (run,) = _retrain_runs()
+    (run,) = retrain_runs()
     assert run.info.status == "FINISHED" and run.data.tags["sftops.retrain.decision"] == "rejected"
 
 
 def test_two_concurrent_triggers_run_only_one_retrain(tmp_path: Path) -> None:
-    params_file = _project(tmp_path, sleep=3.0)
+    params_file = make_retrain_project(tmp_path, sleep=3.0)
     first, second = _cli(params_file), _cli(params_file)
     outputs = [p.communicate(timeout=120)[0] for p in (first, second)]
     codes = sorted(p.returncode for p in (first, second))
     assert (tmp_path / "pipeline_runs.txt").read_text().count("run") == 1, outputs
-    assert len(_retrain_runs()) == 1
+    assert len(retrain_runs()) == 1
     # the loser either found the lock taken (75) or, coming second, found the trigger handled (0)
     assert codes in ([0, 75], [0, 0]), outputs
     assert any("another retrain is running" in o or "already handled" in o for o in outputs), outputs
 
 
 def test_sigterm_stops_the_pipeline_records_the_kill_and_frees_the_lock(tmp_path: Path) -> None:
-    params_file = _project(tmp_path, sleep=60.0)
+    params_file = make_retrain_project(tmp_path, sleep=60.0)
     proc = _cli(params_file, "--force")
-    _wait_for(lambda: (tmp_path / "pipeline_runs.txt").exists())
+    wait_for(lambda: (tmp_path / "pipeline_runs.txt").exists())
     assert is_locked(tmp_path / "retrain/retrain.lock")
     proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == 130, out
     assert not is_locked(tmp_path / "retrain/retrain.lock")
-    (run,) = _retrain_runs()
+    (run,) = retrain_runs()
     assert run.info.status == "KILLED", (out, run.data.tags)
     assert retrain_status(tmp_path / "retrain")["status"] == "failed"
 
 
 def test_a_kill_9_leaves_a_recoverable_lock_and_a_later_retrain_succeeds(tmp_path: Path) -> None:
-    params_file = _project(tmp_path, sleep=60.0)
+    params_file = make_retrain_project(tmp_path, sleep=60.0)
     proc = _cli(params_file, "--force")
-    _wait_for(lambda: (tmp_path / "pipeline_runs.txt").exists())
+    wait_for(lambda: (tmp_path / "pipeline_runs.txt").exists())
     state = load_state(tmp_path / "retrain")
     assert state.status == "running" and state.pid == proc.pid
     # the pipeline child keeps the lock after its parent dies; kill both, as a crash of the machine would
@@ -109,7 +106,7 @@ def test_a_kill_9_leaves_a_recoverable_lock_and_a_later_retrain_succeeds(tmp_pat
     proc.wait(timeout=30)
     assert is_locked(tmp_path / "retrain/retrain.lock")  # the pipeline still runs, so no second retrain may start
     os.kill(child, signal.SIGKILL)
-    _wait_for(lambda: not is_locked(tmp_path / "retrain/retrain.lock"), timeout=10)
+    wait_for(lambda: not is_locked(tmp_path / "retrain/retrain.lock"), timeout=10)
     status = retrain_status(tmp_path / "retrain")
     assert status["status"] == "failed" and "interrupted" in status["message"]
     params = yaml.safe_load(params_file.read_text())
@@ -119,14 +116,14 @@ def test_a_kill_9_leaves_a_recoverable_lock_and_a_later_retrain_succeeds(tmp_pat
 
 
 def test_dry_run_reports_triggers_without_side_effects(tmp_path: Path) -> None:
-    params_file = _project(tmp_path)
+    params_file = make_retrain_project(tmp_path)
     result = retrain(load_params(params_file), project_dir=tmp_path, dry_run=True)
     assert result.status == "dry_run" and "feedback" in result.message and "new feedback: 4" in result.message
     assert not (tmp_path / "pipeline_runs.txt").exists() and not (tmp_path / "data/feedback").exists()
 
 
 def test_feedback_file_missing_from_extra_sources_is_a_config_error(tmp_path: Path) -> None:
-    params_file = _project(tmp_path)
+    params_file = make_retrain_project(tmp_path)
     params = yaml.safe_load(params_file.read_text())
     params["data"]["extra_sources"] = []
     params_file.write_text(yaml.safe_dump(params))
@@ -144,7 +141,7 @@ def test_an_unreachable_tracking_server_fails_the_retrain_instead_of_leaving_it_
 
     dead = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", dead)
-    params_file = _project(tmp_path)
+    params_file = make_retrain_project(tmp_path)
     params = load_params(params_file).model_copy(update={"tracking": load_params(params_file).tracking.model_copy(
         update={"uri": dead, "connect_timeout": 1.0})})
     with pytest.raises(SftopsError, match="unreachable"):
@@ -162,12 +159,12 @@ def _alarm_report(p_value: float = 1e-4) -> dict:
 def test_a_retrain_consumes_pending_alarms_once_and_one_held_off_by_the_cooldown_suppresses_them(tmp_path: Path) -> None:
     from sftops.retraining import AlarmJournal
 
-    params_file = _project(tmp_path, min_feedback=None)
+    params_file = make_retrain_project(tmp_path, min_feedback=None)
     journal = AlarmJournal(tmp_path / "feedback/feedback.db")
     first = journal.record(_alarm_report(), model_version="3")
     result = retrain(load_params(params_file), project_dir=tmp_path, alarm_ids=[first.id])
     assert result.status == "promoted" and result.triggers[0].detail["alarms"] == [first.id]
-    (run,) = _retrain_runs()
+    (run,) = retrain_runs()
     assert (journal.get(first.id).status, journal.get(first.id).run_id) == ("consumed", run.info.run_id)
     # the same alarm carried by a second (late) retrain: nothing to do, and it says who had it
     late = retrain(load_params(params_file), project_dir=tmp_path, alarm_ids=[first.id])
@@ -215,7 +212,7 @@ def test_a_retrain_the_server_spawns_gets_the_users_mlflow_settings_not_the_serv
     from serving.monitor import ServingMonitor
 
     dump = "import json, os; json.dump(dict(os.environ), open('child_env.json', 'w'))"
-    params_file = _project(tmp_path, retrain={"command": [sys.executable, "-c", dump]})
+    params_file = make_retrain_project(tmp_path, retrain={"command": [sys.executable, "-c", dump]})
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")  # the user's own setting
     monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
     monkeypatch.delenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", raising=False)
