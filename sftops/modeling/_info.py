@@ -13,8 +13,10 @@ from ..records import load_record, save_record
 MODEL_INFO_FILE = "sftops_model.json"
 
 
-class ModelInfo(BaseModel):
-    """Lineage and settings of a trained model folder."""
+class TrainedModelInfo(BaseModel):
+    """Lineage and settings of a trained model folder (its sftops_model.json).
+
+    Not the served version's registry facts: those are sftops.registry.ResolvedModel."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -30,7 +32,7 @@ class ModelInfo(BaseModel):
         return save_record(self, Path(folder) / MODEL_INFO_FILE)
 
     @classmethod
-    def load(cls, folder: str | Path) -> "ModelInfo":
+    def load(cls, folder: str | Path) -> TrainedModelInfo:
         return load_record(cls, Path(folder) / MODEL_INFO_FILE, ModelError,
                            missing="not found; this folder was not written by `sftops train`",
                            malformed="malformed model info; retrain with `sftops train`")

@@ -7,10 +7,10 @@ from pathlib import Path
 from ..atomic import atomic_path
 from ..data.labels import LabelMap
 from ..paths import LABEL_MAP_FILE
-from ._info import ModelInfo
+from ._info import TrainedModelInfo
 
 
-def save_model(model, tokenizer, label_map: LabelMap, info: ModelInfo, target: str | Path) -> Path:
+def save_model(model, tokenizer, label_map: LabelMap, info: TrainedModelInfo, target: str | Path) -> Path:
     """Write safetensors + config, tokenizer, label_map.json and sftops_model.json to `target` in one rename."""
     from peft import PeftModel
 

@@ -36,10 +36,10 @@ def _read(path: Path, what: str, stage: str) -> str:
 
 def load_model_lineage(model_dir: Path) -> dict[str, str]:
     """Version tags from the model folder's sftops_model.json: train run, params hash, data hash, git commit."""
-    from ..modeling import ModelInfo, check_model_dir
+    from ..modeling import TrainedModelInfo, check_model_dir
 
     try:
-        info = ModelInfo.load(check_model_dir(model_dir))
+        info = TrainedModelInfo.load(check_model_dir(model_dir))
     except (ModelError, ValidationError) as exc:
         raise RegistryError(f"{model_dir}: cannot read the trained model's lineage ({exc}); re-run `sftops train`") from None
     fields = ("train_run_id", "params_hash", "data_hash", "git_commit")

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from sftops.data.labels import LabelMap
-from sftops.modeling import ModelInfo
+from sftops.modeling import TrainedModelInfo
 from sftops.testing import make_text_dataset
 
 LABELS = LabelMap(("negative", "neutral", "positive"))
@@ -60,7 +60,7 @@ def _save_model(model, tokenizer, folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     LABELS.save(folder / "label_map.json")
-    ModelInfo(train_run_id="train-run-1", params_hash="p" * 16, data_hash="d" * 32, git_commit="c" * 40,
+    TrainedModelInfo(train_run_id="train-run-1", params_hash="p" * 16, data_hash="d" * 32, git_commit="c" * 40,
               base_model="tiny", strategy="full", max_length=MAX_LENGTH).save(folder)
     return folder
 

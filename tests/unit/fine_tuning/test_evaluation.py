@@ -11,7 +11,7 @@ import pytest
 from sftops.data.labels import LabelMap
 from sftops.data.prepared import load_prepared
 from sftops.evaluation import classification_metrics, run_evaluate
-from sftops.modeling import ModelInfo, build_classifier, load_tokenizer, save_model
+from sftops.modeling import TrainedModelInfo, build_classifier, load_tokenizer, save_model
 from sftops.tracking import connect
 
 
@@ -31,7 +31,7 @@ def test_evaluate_stage_compares_with_untuned_and_tfidf(make_params, prepared_di
     # an untrained model saved as "the fine-tuned one" must score exactly like the untuned baseline (same seed)
     model = build_classifier(params.model, data.label_map, seed=params.train.seed)
     save_model(model, load_tokenizer(params.model.base), data.label_map,
-               ModelInfo(base_model=params.model.base, strategy="full", max_length=32), tmp_path / "model")
+               TrainedModelInfo(base_model=params.model.base, strategy="full", max_length=32), tmp_path / "model")
     summary = run_evaluate(params, data, model_dir=tmp_path / "model", eval_file=tmp_path / "eval.json",
                            confusion_file=tmp_path / "cm.csv", curve_file=None)
 

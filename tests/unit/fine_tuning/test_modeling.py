@@ -12,7 +12,7 @@ from sftops.config import ModelConfig
 from sftops.data.labels import LabelMap
 from sftops.data.prepared import load_prepared
 from sftops.exceptions import ConfigError, ModelError
-from sftops.modeling import ModelInfo, build_classifier, load_tokenizer, predict_logits, save_model
+from sftops.modeling import TrainedModelInfo, build_classifier, load_tokenizer, predict_logits, save_model
 from sftops.training import fine_tune
 
 LABELS = LabelMap(("negative", "neutral", "positive"))
@@ -67,7 +67,7 @@ def test_saved_model_round_trips_labels_and_merges_lora(make_params, prepared_di
     from sftops.modeling import logits_of
 
     expected = logits_of(model, tokenizer, texts, batch_size=7, max_length=32)
-    save_model(model, tokenizer, data.label_map, ModelInfo(base_model="tiny", strategy="lora", max_length=32), tmp_path / "m")
+    save_model(model, tokenizer, data.label_map, TrainedModelInfo(base_model="tiny", strategy="lora", max_length=32), tmp_path / "m")
     assert LabelMap.load(tmp_path / "m" / "label_map.json") == data.label_map
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["id2label"] == {str(i): n for i, n in enumerate(data.label_map.names)}
@@ -79,7 +79,7 @@ def test_saved_model_round_trips_labels_and_merges_lora(make_params, prepared_di
 def test_predict_logits_keeps_input_order(tiny_bert_dir, tmp_path):
     model = build_classifier(ModelConfig(base=str(tiny_bert_dir)), LABELS, seed=0)
     tokenizer = load_tokenizer(tiny_bert_dir)
-    save_model(model, tokenizer, LABELS, ModelInfo(base_model="tiny", strategy="full"), tmp_path / "m")
+    save_model(model, tokenizer, LABELS, TrainedModelInfo(base_model="tiny", strategy="full"), tmp_path / "m")
     texts = ["short", "a much longer text with many more words than the others here", "medium length text"]
     batched = predict_logits(tmp_path / "m", texts, batch_size=2)
     single = np.concatenate([predict_logits(tmp_path / "m", [t]) for t in texts])

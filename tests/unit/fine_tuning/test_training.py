@@ -10,7 +10,7 @@ import pytest
 from sftops.data.labels import LabelMap
 from sftops.data.prepared import load_prepared
 from sftops.exceptions import ConfigError
-from sftops.modeling import ModelInfo
+from sftops.modeling import TrainedModelInfo
 from sftops.tracking import connect
 from sftops.training import BestParams, TrainOutputs, apply_overrides, fine_tune, resolve_precision, run_train
 
@@ -59,7 +59,7 @@ def test_train_stage_writes_model_metrics_curve_and_run(make_params, prepared_di
     summary = run_train(params, load_prepared(prepared_dir), best_params_file=best, outputs=outputs)
 
     assert LabelMap.load(outputs.model_dir / "label_map.json").names == ("negative", "neutral", "positive")
-    info = ModelInfo.load(outputs.model_dir)
+    info = TrainedModelInfo.load(outputs.model_dir)
     assert info.train_run_id == summary["run_id"] and info.strategy == "full" and info.max_length == 32
     assert (outputs.model_dir / "model.safetensors").is_file()
     metrics = json.loads(outputs.metrics_file.read_text())
