@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from sftops.registry import ResolvedModel
 from sftops.textcheck import control_characters
 
 NonBlank = Annotated[str, StringConstraints(strict=True, min_length=1, pattern=r"\S")]
@@ -30,7 +31,7 @@ class PredictRequest(BaseModel):
     texts: list[NonBlank] | None = Field(None, min_length=1, description="texts to classify (at most serve.max_texts)")
 
     @model_validator(mode="after")
-    def _one_of(self) -> "PredictRequest":
+    def _one_of(self) -> PredictRequest:
         if (self.text is None) == (self.texts is None):
             raise ValueError('send exactly one of "text" (a string) or "texts" (a non-empty list of strings)')
         return self
@@ -55,14 +56,9 @@ class PredictResponse(BaseModel):
     predictions: list[TextPrediction]
 
 
-class ModelResponse(BaseModel):
-    name: str
-    version: str
-    alias: str | None
-    run_id: str | None
-    data_hash: str | None
-    metrics: dict[str, float]
-    tags: dict[str, str]
+class ModelResponse(ResolvedModel):
+    """The served version's registry facts (name, version, alias, run_id, data_hash, metrics, tags) and how it runs."""
+
     labels: list[str]
     max_length: int
     variant: str
@@ -103,7 +99,7 @@ class FeedbackDeleteRequest(BaseModel):
     texts: list[str] = Field(default_factory=list, description="delete every row with one of these texts (any label)")
 
     @model_validator(mode="after")
-    def _something(self) -> "FeedbackDeleteRequest":
+    def _something(self) -> FeedbackDeleteRequest:
         if not self.ids and not self.texts:
             raise ValueError('send "ids" and/or "texts" (non-empty lists) naming the feedback to delete')
         return self

@@ -156,3 +156,15 @@ def test_cache_completes_an_old_style_folder_and_refuses_a_foreign_one(registry,
         ModelCache(tmp_path / "other").fetch(info, client)
     assert [p.name for p in (tmp_path / "other" / registry.name).iterdir()] == ["1"]  # no temp folder left
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]  # and nothing of it deleted
+
+
+def test_the_v1_model_body_keeps_its_fields_and_schema_name() -> None:
+    from serving.schemas import ModelResponse
+    from sftops.registry import ResolvedModel
+
+    info = ResolvedModel(name="m", version="3", alias="champion", run_id="r", data_hash="d", metrics={"f1": 0.5})
+    body = ModelResponse(**info.model_dump(), labels=["a", "b"], max_length=64, variant="int8", provider="CPU")
+    assert list(body.model_dump(mode="json")) == ["name", "version", "alias", "run_id", "data_hash", "metrics", "tags",
+                                                  "labels", "max_length", "variant", "provider"]
+    schema = ModelResponse.model_json_schema()
+    assert schema["title"] == "ModelResponse" and set(schema["properties"]) == set(body.model_dump())
