@@ -31,7 +31,7 @@ def python_docs(n: int, seed: int) -> list[str]:
     from pydoc_data.topics import topics
 
     paragraphs = [re.sub(r"\s+", " ", p).strip() for doc in topics.values() for p in doc.split("\n\n")]
-    usable = [p[:280] for p in paragraphs if 40 <= len(p) and not p.startswith(("*", "-", ">>>", "="))]
+    usable = [p[:280] for p in paragraphs if len(p) >= 40 and not p.startswith(("*", "-", ">>>", "="))]
     rng = np.random.default_rng(seed)
     return [usable[i] for i in rng.choice(len(usable), size=min(n, len(usable)), replace=False)]
 
@@ -157,7 +157,7 @@ def main() -> None:
                   f"check {np.mean([r[2] for r in overall]):.2f}s")
         profile = profiles[f"bundle reference ({reference.split})"]
         for fraction in (1.0, 0.5, 0.2, 0.1, 0.05):
-            k = int(round(fraction * w))
+            k = round(fraction * w)
             shifted = [check(profile, win) for win in windows(preds["unused"], w - k, args.shift_windows, preds["docs"], k)]
             per = {d: sum(d in r[1] for r in shifted) for d in cfg.detectors}
             print(f"{fraction:>4.0%} Python-docs text: detected in {sum(r[0] for r in shifted)}/{len(shifted)} windows; "

@@ -56,7 +56,7 @@ class DriftReference(BaseModel):
         return path
 
     @classmethod
-    def load(cls, folder: str | Path, file: str = DRIFT_REFERENCE_FILE) -> "DriftReference":
+    def load(cls, folder: str | Path, file: str = DRIFT_REFERENCE_FILE) -> DriftReference:
         """Read a bundle's drift reference; a missing or malformed file is a RegistryError."""
         return load_record(cls, Path(folder) / file, RegistryError,
                            missing="bundle has no drift reference; re-export the model (`sftops export`)",
@@ -75,7 +75,7 @@ class DriftReference(BaseModel):
             raise RegistryError(f"{file}: shape {array.shape}, expected {(self.n, self.embedding_dim)}; re-export the model")
         return array.astype(np.float32)
 
-    def profile(self, folder: str | Path, variant: str) -> "ReferenceProfile":
+    def profile(self, folder: str | Path, variant: str) -> ReferenceProfile:
         """The drift monitor's `ReferenceProfile` for a server running `variant`."""
         from ._profile import ReferenceProfile
 

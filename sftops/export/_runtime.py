@@ -44,7 +44,7 @@ def onnx_outputs(runtime: ClassifierRuntime, texts: Sequence[str], batch_size: i
     return outputs
 
 
-def torch_outputs(wrapper, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Outputs:  # noqa: ANN001
+def torch_outputs(wrapper, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Outputs:
     """The PyTorch wrapper (see `with_embedding`) on the same padded batches the ONNX runtime builds for `texts`."""
     import torch
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from ..exceptions import ExportError
 
@@ -15,7 +16,7 @@ VARIANT_FILES = {
     "int8": "model.int8.onnx",
     "fp16": "model.fp16.onnx",
 }
-VARIANT_DEVICES = {"fp32": "any", "optimized": "cpu", "int8": "cpu", "fp16": "cuda"}
+VARIANT_DEVICES: dict[str, Literal["any", "cpu", "cuda"]] = {"fp32": "any", "optimized": "cpu", "int8": "cpu", "fp16": "cuda"}
 
 
 def build_optimized(fp32: Path, target: Path, *, num_heads: int, hidden_size: int) -> dict[str, int]:

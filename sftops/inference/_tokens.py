@@ -107,7 +107,7 @@ class BundleTokenizer:
         self.unk_id: int | None = tokenizer.token_to_id(unk_token) if unk_token else None
 
     @classmethod
-    def from_folder(cls, folder: str | Path, max_length: int, tokenizer_file: str = "tokenizer.json") -> "BundleTokenizer":
+    def from_folder(cls, folder: str | Path, max_length: int, tokenizer_file: str = "tokenizer.json") -> BundleTokenizer:
         """The tokenizer of a bundle folder (its tokenizer.json and, for the pad token, tokenizer_config.json)."""
         folder = Path(folder)
         try:

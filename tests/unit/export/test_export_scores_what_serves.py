@@ -43,7 +43,7 @@ def exported(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory
     return target, export_bundle(tiny_classifier_dir, data, cfg, max_length=MAX_LENGTH, target=target)
 
 
-def _server(bundle: Path, variant: str | None = None):  # noqa: ANN202
+def _server(bundle: Path, variant: str | None = None):
     from serving.model_store import ModelStore
 
     store = ModelStore.from_folder(bundle, device="cpu", variant=variant)
