@@ -36,3 +36,11 @@ def make_text_dataset(
             seen.add(text)
             rows.append({text_column: text, label_column: label})
     return pd.DataFrame(rows)
+
+
+def doc_paragraphs(n: int) -> list[str]:
+    """The first `n` distinct Python-documentation paragraphs over 200 characters: long, technical, out of domain."""
+    import pydoc_data.topics
+
+    paragraphs = [p.strip() for text in pydoc_data.topics.topics.values() for p in text.split("\n\n") if len(p.strip()) > 200]
+    return list(dict.fromkeys(paragraphs))[:n]  # some paragraphs repeat across topics

@@ -7,6 +7,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,3 +48,13 @@ def run(cmd: list[str], cwd: Path, timeout: float = 900, check: bool = True) -> 
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
     return proc
+
+
+def update_params(folder: Path, **sections: dict[str, Any]) -> Path:
+    """Merge `sections` into `folder`/params.yaml key by key, as a user editing it would; the file's path."""
+    path = folder / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for name, values in sections.items():
+        params[name] = {**params.get(name, {}), **values}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path

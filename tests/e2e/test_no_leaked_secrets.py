@@ -8,23 +8,20 @@ drift.retrain.lock_url as a `${SFTOPS_LEAK_PW}` reference expanded from the envi
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.engine import make_url
 
 from sftops.dburl import storage_url
-from sftops.testing.project import make_project_copy, project_env
-from sftops.testing.servers import free_port, mlflow_server, wait_http
+from sftops.testing.project import make_project_copy, project_env, update_params
+from sftops.testing.servers import free_port, mlflow_server, stop_process, wait_http
 
 PW = "Leak7pw9Qx"  # URL-safe, so its percent-encoded form is the same bytes
 ROLE, DB = "leaker", "leaktest"
@@ -43,13 +40,6 @@ def leak_db(postgres_url: str) -> str:
     engine.dispose()
     port = make_url(postgres_url).port
     return f"postgresql://{ROLE}:{{}}@127.0.0.1:{port}/{DB}"
-
-
-def _set_params(repo: Path, **sections: dict[str, Any]) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for name, values in sections.items():
-        params[name] = {**params.get(name, {}), **values}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 def _run(cmd: list[str], repo: Path, env: dict[str, str], seen: list[str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -77,7 +67,7 @@ def test_no_password_in_files_runs_logs_or_responses(tmp_path: Path, leak_db: st
         tiny_bert = make_tiny_bert(tmp_path / "tiny-bert")
         repo = make_project_copy(tmp_path / "proj")
         make_text_dataset(300, seed=5).to_csv(repo / "data/texts.csv", index=False)
-        _set_params(
+        update_params(
             repo,
             data={"source": "data/texts.csv", "label_column": "label", "split": {"train": 0.6, "validation": 0.2, "test": 0.2},
                   "max_samples": {"train": None, "validation": None, "test": None}},
@@ -124,11 +114,7 @@ def test_no_password_in_files_runs_logs_or_responses(tmp_path: Path, leak_db: st
                         seen.append(f"GET {path}\n{resp.text}")
                     seen.append(feedback.text)
             finally:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+                stop_process(server)
 
         # the drift check above may have started a retrain (it holds the lock in PostgreSQL for a moment)
         deadline = time.monotonic() + 120

@@ -11,28 +11,20 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from mlflow import MlflowClient
 
 from sftops.registry import audit_history
-from sftops.testing.project import make_project_copy, run
-
-
-def _set_params(repo: Path, **sections: dict[str, Any]) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for name, values in sections.items():
-        params[name] = {**params.get(name, {}), **values}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+from sftops.testing.project import make_project_copy, run, update_params
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory, mlflow_server_url: str) -> Path:
     repo = make_project_copy(tmp_path_factory.mktemp("pipeline") / "proj")
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    _set_params(
+    update_params(
         repo,
         data={"max_samples": {"train": 240, "validation": 60, "test": 150}},
         model={"max_length": 48},
@@ -82,7 +74,7 @@ def test_first_repro_trains_evaluates_exports_and_registers_the_champion(repo: P
 
 
 def test_second_repro_with_a_worse_model_keeps_the_champion(repo: Path, mlflow_server_url: str) -> None:
-    _set_params(repo, tune={"enabled": False}, train={"learning_rate": 1e-9})
+    update_params(repo, tune={"enabled": False}, train={"learning_rate": 1e-9})
     run(["dvc", "repro"], repo, timeout=900)
 
     registration = json.loads((repo / "models/registration.json").read_text())

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +25,15 @@ import httpx
 import pytest
 import yaml
 
-from sftops.testing.project import make_project_copy, project_env, run
-from sftops.testing.servers import free_port, wait_http
+from sftops.testing import doc_paragraphs
+from sftops.testing.polling import wait_for
+from sftops.testing.project import make_project_copy, project_env, run, update_params
+from sftops.testing.servers import free_port, stop_process, wait_http
 
 USELESS_LR = 1e-9  # the model does not move from its random init: any trained model beats it
 GOOD_LR = 1e-2
 
 FEEDBACK_TOKEN = "loop-feedback"  # POST /v1/feedback needs a token
-
-
-def _doc_paragraphs(n: int) -> list[str]:
-    """Python documentation paragraphs: long and technical, nothing like the short synthetic reviews."""
-    import pydoc_data.topics
-
-    paragraphs = [p.strip() for text in pydoc_data.topics.topics.values() for p in text.split("\n\n") if len(p.strip()) > 200]
-    return list(dict.fromkeys(paragraphs))[:n]  # some paragraphs repeat across topics
-
-
-def _set_params(repo: Path, **sections: dict[str, Any]) -> None:
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    for name, values in sections.items():
-        params[name] = {**params.get(name, {}), **values}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 class Traffic(threading.Thread):
@@ -102,7 +79,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, mlflow_server_url: str) ->
     make_text_dataset(600, seed=7).to_csv(repo / "data/texts.csv", index=False)
     name = f"loop-{uuid.uuid4().hex[:8]}"
     port = free_port()
-    _set_params(
+    update_params(
         repo,
         data={"source": "data/texts.csv", "label_column": "label", "split": {"train": 0.6, "validation": 0.2, "test": 0.2},
               "max_samples": {"train": None, "validation": None, "test": None}},
@@ -124,23 +101,18 @@ def project(tmp_path_factory: pytest.TempPathFactory, mlflow_server_url: str) ->
     run(["git", "add", "-A"], repo)
     run(["git", "-c", "user.email=t@sftops", "-c", "user.name=t", "commit", "-qm", "tiny loop profile"], repo)
     run(["dvc", "repro"], repo, timeout=600)
-    _set_params(repo, train={"learning_rate": GOOD_LR})  # from now on a retrain trains for real
+    update_params(repo, train={"learning_rate": GOOD_LR})  # from now on a retrain trains for real
     url = f"http://127.0.0.1:{port}"
-    log = open(root / "serve.log", "wb")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(["sftops", "serve", "--params", "params.yaml"], cwd=repo,
-                              env={**project_env(), "SFTOPS_SERVE_FEEDBACK_TOKEN": FEEDBACK_TOKEN},
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(root / "serve.log", "wb") as log:  # the server writes to its own copy of the handle
+        server = subprocess.Popen(["sftops", "serve", "--params", "params.yaml"], cwd=repo,
+                                  env={**project_env(), "SFTOPS_SERVE_FEEDBACK_TOKEN": FEEDBACK_TOKEN},
+                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(f"{url}/ready", timeout=120, proc=server)
         yield repo, name, url
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        _wait("retrains to finish", lambda: not _retrain_running(repo), timeout=120)
+        stop_process(server)
+        wait_for(lambda: not _retrain_running(repo), timeout=120, every=0.5, what="retrains to finish")
 
 
 def _retrain_running(repo: Path) -> bool:
@@ -179,13 +151,13 @@ def test_drift_alarm_retrains_promotes_and_hot_swaps_without_a_failed_request(
     traffic.start()
     try:
         # in-domain traffic: the window fills and the checks stay quiet
-        ok = _wait("a drift check on in-domain traffic", lambda: (d := _drift(url))["report"]
-                   and d["report"]["window_size"] >= 100 and d, timeout=60)
+        ok = wait_for(lambda: (d := _drift(url))["report"] and d["report"]["window_size"] >= 100 and d,
+                      timeout=60, every=0.5, what="a drift check on in-domain traffic")
         assert (ok["monitoring"], ok["model_version"], ok["alarm"], ok["report"]["state"]) == (True, "1", False, "ok")
         assert ok["retrain"]["status"] is None
 
         # users label what they see: Python-docs paragraphs are "neutral"; then such traffic arrives
-        docs = _doc_paragraphs(200)
+        docs = doc_paragraphs(200)
         with httpx.Client(base_url=url, timeout=30) as client:
             for text in docs:
                 resp = client.post("/v1/feedback", json={"text": text, "label": "neutral"},
@@ -194,17 +166,18 @@ def test_drift_alarm_retrains_promotes_and_hot_swaps_without_a_failed_request(
             for i in range(0, len(docs), 8):
                 assert client.post("/v1/predict", json={"texts": docs[i:i + 8]}).status_code == 200
         # the alarm is an event in the journal: a later quiet check (the in-domain traffic goes on) cannot cancel it
-        alarm = _wait("a drift alarm", lambda: (d := _drift(url))["last_alarm"] and d, timeout=60)["last_alarm"]
+        alarm = wait_for(lambda: (d := _drift(url))["last_alarm"] and d, timeout=60, every=0.5, what="a drift alarm")["last_alarm"]
         assert "length" in alarm["failing"] and alarm["model_version"] == "1", alarm
 
         # the server started `sftops retrain --reason drift --alarm ID`; it merges the feedback and reruns dvc repro
-        done = _wait("the retrain to finish", lambda: (d := _drift(url))["retrain"]["status"] not in (None, "running")
-                     and not d["retrain"]["running"] and d, timeout=400, every=2)
+        done = wait_for(lambda: (d := _drift(url))["retrain"]["status"] not in (None, "running")
+                        and not d["retrain"]["running"] and d, timeout=400, every=2, what="the retrain to finish")
         retrain = done["retrain"]
         assert (retrain["status"], retrain["reason"], retrain["model_version"], retrain["decision"]) == (
             "promoted", "drift", "2", "promoted"), retrain
         assert _champion(mlflow_server_url, name) == "2"
-        _wait("the server to swap in version 2", lambda: httpx.get(f"{url}/v1/model").json()["version"] == "2", timeout=30)
+        wait_for(lambda: httpx.get(f"{url}/v1/model").json()["version"] == "2", timeout=30, every=0.5,
+                 what="the server to swap in version 2")
         time.sleep(1.5)  # a few more requests answered by version 2
     finally:
         traffic.stop.set()
@@ -229,9 +202,9 @@ def test_drift_alarm_retrains_promotes_and_hot_swaps_without_a_failed_request(
 
 def test_a_worse_retrained_model_keeps_the_champion(project: tuple[Path, str, str], mlflow_server_url: str) -> None:
     repo, name, url = project
-    _wait("no retrain running", lambda: not _retrain_running(repo), timeout=300, every=2)
+    wait_for(lambda: not _retrain_running(repo), timeout=300, every=2, what="no retrain running")
     assert _champion(mlflow_server_url, name) == "2"
-    _set_params(repo, train={"learning_rate": USELESS_LR})
+    update_params(repo, train={"learning_rate": USELESS_LR})
     out = run(["sftops", "retrain", "--params", "params.yaml", "--force", "--reason", "manual"], repo, timeout=400)
     assert "retrain rejected" in out.stdout and "version 3" in out.stdout, out.stdout
     assert _champion(mlflow_server_url, name) == "2"
@@ -252,25 +225,25 @@ def test_a_retrain_killed_midway_leaves_everything_consistent_and_a_later_one_su
     from mlflow import MlflowClient
 
     repo, name, _url = project
-    _wait("no retrain running", lambda: not _retrain_running(repo), timeout=300, every=2)
+    wait_for(lambda: not _retrain_running(repo), timeout=300, every=2, what="no retrain running")
     client = MlflowClient(mlflow_server_url, mlflow_server_url)
     versions_before = {v.version for v in client.search_model_versions(f"name='{name}'")}
     champion_before = _champion(mlflow_server_url, name)
     feedback_before = (repo / "data/feedback/feedback.csv").read_bytes()
-    _set_params(repo, train={"learning_rate": GOOD_LR, "seed": 7})  # a real change: the pipeline has work to do
+    update_params(repo, train={"learning_rate": GOOD_LR, "seed": 7})  # a real change: the pipeline has work to do
 
     killed = subprocess.Popen(["sftops", "retrain", "--params", "params.yaml", "--force", "--reason", "manual"],
                               cwd=repo, env=project_env(), stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     retrain_log = repo / "retrain/retrain.log"
-    _wait("the train stage to start", lambda: retrain_log.is_file() and "Running stage 'train'" in retrain_log.read_text(),
-          timeout=300, every=0.2)
+    wait_for(lambda: retrain_log.is_file() and "Running stage 'train'" in retrain_log.read_text(),
+             timeout=300, every=0.2, what="the train stage to start")
     tree = [killed, *(psutil.Process(killed.pid).children(recursive=True))]
     for proc in tree:  # kill -9 the retrain and the whole `dvc repro` below it, mid-training
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGKILL)
     killed.wait(timeout=30)
-    _wait("the killed pipeline's processes to be gone", lambda: not any(p.is_running() and p.status() != "zombie"
-          for p in tree[1:] if psutil.pid_exists(p.pid)), timeout=30)
+    wait_for(lambda: not any(p.is_running() and p.status() != "zombie" for p in tree[1:] if psutil.pid_exists(p.pid)),
+             timeout=30, every=0.5, what="the killed pipeline's processes to be gone")
 
     # nothing half-done reached the registry, the feedback data or dvc.lock
     assert {v.version for v in client.search_model_versions(f"name='{name}'")} == versions_before

@@ -18,6 +18,7 @@ from serving.settings import load_settings
 from sftops.config import ServeConfig
 from sftops.inference import softmax
 from sftops.registry import ModelRef
+from sftops.testing import doc_paragraphs
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 
 TOKEN = "s3cret"
@@ -317,14 +318,6 @@ def test_degraded_mode_is_reported_in_health(registry, unreachable_registry: str
     run_app(tmp_path, unreachable_registry, scenario)
 
 
-def _doc_paragraphs(n: int) -> list[str]:
-    """Python documentation paragraphs: long, technical, nothing like short review-style texts."""
-    import pydoc_data.topics
-
-    paragraphs = [p.strip() for text in pydoc_data.topics.topics.values() for p in text.split("\n\n") if len(p.strip()) > 200]
-    return list(dict.fromkeys(paragraphs))[:n]  # some paragraphs repeat across topics
-
-
 def _run_local(
     tmp_path: Path, bundle: Path, scenario: Callable[[httpx.AsyncClient], Awaitable[None]],
     params_file: Path | None = None, **drift: object,
@@ -337,9 +330,10 @@ def _run_local(
 
     async def main() -> None:
         app = create_app(serve, store, drift_config=DriftConfig(**drift), project_dir=tmp_path, params_file=params_file)
-        async with LifespanManager(app) as manager:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
-                await scenario(client)
+        async with LifespanManager(app) as manager, httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
+        ) as client:
+            await scenario(client)
 
     asyncio.run(main())
 
@@ -375,7 +369,7 @@ def test_live_traffic_feeds_the_drift_monitor_and_shifted_text_alarms(tmp_path: 
         assert all(d["p_value"] >= ok["report"]["detector_alpha"] for d in ok["report"]["detectors"].values())
         assert ok["retrain"] == {**ok["retrain"], "status": None, "running": False}
 
-        docs = _doc_paragraphs(100)
+        docs = doc_paragraphs(100)
         for i in range(0, 100, 10):
             assert (await client.post("/v1/predict", json={"texts": docs[i:i + 10]})).status_code == 200
         shifted = await _drift_after(client, 200)
