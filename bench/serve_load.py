@@ -201,7 +201,7 @@ class Server:
         self.proc = subprocess.Popen([*cmd, "--port", str(self.port)], env={**os.environ, **(env or {})},
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         wait_http(f"{self.url}/ready", timeout=180, proc=self.proc)
         return self
 
