@@ -21,7 +21,9 @@ def git_state(cwd: str | Path = ".") -> tuple[str | None, bool | None]:
             ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True,
+            # --no-optional-locks: never rewrite the index (no index.lock clash with the user's own git commands)
+            ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+            capture_output=True, text=True,
             check=True, timeout=30,
         ).stdout
     except (OSError, subprocess.SubprocessError):
