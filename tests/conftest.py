@@ -32,18 +32,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test gets its own SQLite MLflow store (unless it asks for a server), and leaves no MLflow state behind."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow-isolated.db'}")
+    yield
+    _reset_mlflow_globals()
+
+
+def _reset_mlflow_globals() -> None:
+    """Undo the process-wide MLflow state sftops.tracking.connect sets: active run, tracking URI, active experiment
+    and MLFLOW_EXPERIMENT_ID (exported for subprocesses), so no test sees another's store."""
     import mlflow
     import mlflow.tracking.fluent as fluent
 
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow-isolated.db'}")
-    yield
-    # sftops.tracking.connect sets process-wide state: tracking URI, active experiment, and
-    # MLFLOW_EXPERIMENT_ID (exported for subprocesses). Reset it so no test sees another's store.
     while mlflow.active_run() is not None:
         mlflow.end_run()
     mlflow.set_tracking_uri(None)
     fluent._active_experiment_id = None
     os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+
+
+@pytest.fixture(scope="session")
+def reset_mlflow_globals() -> Callable[[], None]:
+    """The reset every test gets afterwards, for module fixtures that connect to tracking themselves."""
+    return _reset_mlflow_globals
 
 
 @pytest.fixture(scope="session")

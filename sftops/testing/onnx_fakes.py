@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +122,36 @@ def register_bundle(client, experiment_id: str, name: str, bundle: Path, *, metr
     client.set_terminated(run.info.run_id)
     mv = client.create_model_version(name, source=f"runs:/{run.info.run_id}/{BUNDLE_ARTIFACT_PATH}", run_id=run.info.run_id)
     return str(mv.version)
+
+
+@dataclass
+class BundleRegistry:
+    """A SQLite MLflow registry holding bundle versions of one model, for serving tests."""
+
+    uri: str
+    name: str
+    versions: dict[str, Path]  # version -> bundle folder
+
+    def client(self):
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+
+    def point(self, alias: str, version: str) -> None:
+        self.client().set_registered_model_alias(self.name, alias, version)
+
+
+def make_bundle_registry(root: Path, name: str, bundles: Sequence[Path], *, metrics: Sequence[dict[str, float]] | None = None,
+                         champion: str = "1") -> BundleRegistry:
+    """Register `bundles` as versions 1, 2, ... of `name` in a new SQLite store under `root`; alias champion -> `champion`."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment_id = client.create_experiment(f"{name}-tests", artifact_location=(root / "artifacts").as_uri())
+    client.create_registered_model(name)
+    per_version = list(metrics) if metrics is not None else [{} for _ in bundles]
+    versions = {register_bundle(client, experiment_id, name, bundle, metrics=m): bundle for bundle, m in zip(bundles, per_version)}
+    assert list(versions) == [str(i) for i in range(1, len(bundles) + 1)]
+    client.set_registered_model_alias(name, "champion", champion)
+    return BundleRegistry(uri, name, versions)

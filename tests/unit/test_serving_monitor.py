@@ -301,15 +301,13 @@ def test_monitor_errors_never_fail_a_prediction_are_counted_logged_once_and_show
 
 
 def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_off_the_request_path(tmp_path: Path) -> None:
-    import asyncio
-
     import httpx
-    from asgi_lifespan import LifespanManager
 
     from serving.app import create_app
     from serving.model_store import ModelStore
     from serving.settings import load_settings
     from sftops.config import ServeConfig
+    from sftops.testing.asgi import run_scenario
     from sftops.testing.onnx_fakes import make_mean_id_bundle
     from sftops.testing.servers import free_port
 
@@ -324,14 +322,11 @@ def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_o
     original = monitor._status._compute
     monitor._status._compute = lambda: computed.append(1) or original()
 
-    async def scenario() -> list[httpx.Response]:
-        async with LifespanManager(app) as manager, httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
-        ) as client:
-            return [await client.get("/v1/drift") for _ in range(30)]
+    async def scenario(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [await client.get("/v1/drift") for _ in range(30)]
 
     started = time.monotonic()
-    answers = asyncio.run(scenario())
+    answers = run_scenario(app, scenario)
     elapsed = time.monotonic() - started
     assert [r.status_code for r in answers] == [200] * 30
     retrain = answers[-1].json()["retrain"]

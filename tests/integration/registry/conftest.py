@@ -111,31 +111,6 @@ def tiny_project(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     return TinyProject(root, good_bundle, write_bundle(constant_dir, prepared, base / "constant"))
 
 
-def _reset_mlflow_globals() -> None:
-    """Undo `connect()`'s process-wide MLflow state (tracking URI, active experiment) so no later test inherits it."""
-    import os
-
-    import mlflow
-    import mlflow.tracking.fluent as fluent
-
-    while mlflow.active_run():
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    fluent._active_experiment_id = None
-    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # set_experiment exports it for subprocesses
-
-
-@pytest.fixture(scope="session")
-def reset_mlflow_globals():
-    return _reset_mlflow_globals
-
-
-@pytest.fixture(autouse=True)
-def _no_leaked_mlflow_state():
-    yield
-    _reset_mlflow_globals()
-
-
 @pytest.fixture()
 def server(mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The real MLflow server, as the tracking URI every registry call of this test uses."""

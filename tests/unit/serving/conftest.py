@@ -2,50 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from sftops.testing.onnx_fakes import BIAS, WEIGHT, make_mean_id_bundle, register_bundle
+from sftops.testing.onnx_fakes import BIAS, WEIGHT, BundleRegistry, make_bundle_registry, make_mean_id_bundle
 
 MODEL = "tiny-clf"
 
 
-@dataclass
-class Registry:
-    uri: str
-    name: str
-    versions: dict[str, Path]  # version -> bundle folder
-
-    def client(self):
-        from mlflow import MlflowClient
-
-        return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
-
-    def point(self, alias: str, version: str) -> None:
-        self.client().set_registered_model_alias(self.name, alias, version)
-
-
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+def registry(tmp_path_factory: pytest.TempPathFactory) -> BundleRegistry:
     """Model `tiny-clf` with version 1 (WEIGHT, BIAS) and version 2 (flipped), alias champion -> 1."""
-    from mlflow import MlflowClient
-
     root = tmp_path_factory.mktemp("registry")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment_id = client.create_experiment("serving-tests", artifact_location=(root / "artifacts").as_uri())
-    client.create_registered_model(MODEL)
-    v1 = make_mean_id_bundle(root / "b1")
-    v2 = make_mean_id_bundle(root / "b2", weight=-WEIGHT, bias=-BIAS)
-    versions = {
-        register_bundle(client, experiment_id, MODEL, b, metrics={"test_macro_f1": f1}): b
-        for b, f1 in ((v1, 0.5), (v2, 0.6))
-    }
-    assert list(versions) == ["1", "2"]
-    client.set_registered_model_alias(MODEL, "champion", "1")
-    return Registry(uri, MODEL, versions)
+    bundles = [make_mean_id_bundle(root / "b1"), make_mean_id_bundle(root / "b2", weight=-WEIGHT, bias=-BIAS)]
+    return make_bundle_registry(root, MODEL, bundles, metrics=[{"test_macro_f1": 0.5}, {"test_macro_f1": 0.6}])
 
 
 @pytest.fixture
@@ -56,4 +25,3 @@ def unreachable_registry(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
     return f"http://127.0.0.1:{free_port()}"
-

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from asgi_lifespan import LifespanManager
 
 from serving.app import create_app
 from serving.model_store import ModelStore
@@ -19,6 +18,7 @@ from sftops.config import ServeConfig
 from sftops.inference import softmax
 from sftops.registry import ModelRef
 from sftops.testing import doc_paragraphs
+from sftops.testing.asgi import run_scenario
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
 
 TOKEN = "s3cret"
@@ -37,14 +37,7 @@ def run_app(
     if preload:
         store.load_initial()
 
-    async def main() -> None:
-        app = create_app(serve, store)
-        async with LifespanManager(app) as manager:
-            transport = httpx.ASGITransport(app=manager.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                await scenario(client)
-
-    asyncio.run(main())
+    run_scenario(create_app(serve, store), scenario)
 
 
 def _ids(text: str) -> list[int]:
@@ -328,14 +321,8 @@ def _run_local(
     store = ModelStore.from_folder(bundle, device="cpu")
     store.load_initial()
 
-    async def main() -> None:
-        app = create_app(serve, store, drift_config=DriftConfig(**drift), project_dir=tmp_path, params_file=params_file)
-        async with LifespanManager(app) as manager, httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
-        ) as client:
-            await scenario(client)
-
-    asyncio.run(main())
+    app = create_app(serve, store, drift_config=DriftConfig(**drift), project_dir=tmp_path, params_file=params_file)
+    run_scenario(app, scenario)
 
 
 async def _drift_after(client: httpx.AsyncClient, observed: int) -> dict:

@@ -7,15 +7,13 @@ running it shows the mismatch), 4 NaN outputs, 5 good (weights flipped).
 
 from __future__ import annotations
 
-import asyncio
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from asgi_lifespan import LifespanManager
 
 from serving.app import create_app
 from serving.model_store import ModelStore
@@ -23,7 +21,8 @@ from serving.settings import load_settings
 from sftops.config import ServeConfig
 from sftops.exceptions import ServingError
 from sftops.registry import ModelRef
-from sftops.testing.onnx_fakes import BIAS, WEIGHT, make_mean_id_bundle, register_bundle
+from sftops.testing.asgi import run_scenario
+from sftops.testing.onnx_fakes import BIAS, WEIGHT, BundleRegistry, make_bundle_registry, make_mean_id_bundle
 
 NAME = "guarded"
 TOKEN = "admin"
@@ -33,16 +32,6 @@ BROKEN = {
     "3": "logits of shape (3, 3) for 3 texts, but the label map has 2 labels",
     "4": "'logits' output is not finite",
 }
-
-
-@dataclass
-class Registry:
-    uri: str
-
-    def point(self, version: str) -> None:
-        from mlflow import MlflowClient
-
-        MlflowClient(tracking_uri=self.uri, registry_uri=self.uri).set_registered_model_alias(NAME, "champion", version)
 
 
 def _symbolic_classes(bundle: Path) -> None:
@@ -70,14 +59,8 @@ def _symbolic_classes(bundle: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
-    from mlflow import MlflowClient
-
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> BundleRegistry:
     root = tmp_path_factory.mktemp("guarded")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    experiment = client.create_experiment("bad-versions", artifact_location=(root / "artifacts").as_uri())
-    client.create_registered_model(NAME)
     good = make_mean_id_bundle(root / "v1")
     corrupt_tokenizer = make_mean_id_bundle(root / "v2")
     (corrupt_tokenizer / "tokenizer.json").write_text('{"version": "1.0", "model": {"type": "Word')  # cut short
@@ -85,22 +68,19 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     _symbolic_classes(wrong_shape)
     nan = make_mean_id_bundle(root / "v4", weight=np.array([np.nan, 0.0, 0.0], dtype=np.float32))
     flipped = make_mean_id_bundle(root / "v5", weight=-WEIGHT, bias=-BIAS)
-    versions = [register_bundle(client, experiment, NAME, b) for b in (good, corrupt_tokenizer, wrong_shape, nan, flipped)]
-    assert versions == ["1", "2", "3", "4", "5"]
-    client.set_registered_model_alias(NAME, "champion", "1")
-    return Registry(uri)
+    return make_bundle_registry(root, NAME, [good, corrupt_tokenizer, wrong_shape, nan, flipped])
 
 
 @pytest.fixture
-def champion(registry: Registry) -> Registry:
+def champion(guarded: BundleRegistry) -> Iterator[BundleRegistry]:
     """The registry, with the champion put back on version 1 after the test."""
-    registry.point("1")
-    yield registry
-    registry.point("1")
+    guarded.point("champion", "1")
+    yield guarded
+    guarded.point("champion", "1")
 
 
 @pytest.mark.parametrize("bad", sorted(BROKEN))
-def test_a_new_champion_that_cannot_load_leaves_the_old_one_serving(champion: Registry, tmp_path: Path, bad: str) -> None:
+def test_a_new_champion_that_cannot_load_leaves_the_old_one_serving(champion: BundleRegistry, tmp_path: Path, bad: str) -> None:
     serve = load_settings(ServeConfig(), cache_dir=str(tmp_path / "cache"), feedback_db=str(tmp_path / "fb.db"),
                           admin_token=TOKEN, poll_interval_s=3600)
     store = ModelStore(ModelRef(NAME, alias="champion"), tracking_uri=champion.uri, cache_dir=serve.cache_dir, device="cpu")
@@ -108,7 +88,7 @@ def test_a_new_champion_that_cannot_load_leaves_the_old_one_serving(champion: Re
 
     async def scenario(client: httpx.AsyncClient) -> None:
         before = (await client.post("/v1/predict", json={"text": "hello"})).json()["predictions"][0]
-        champion.point(bad)
+        champion.point("champion", bad)
         reload = await client.post("/v1/admin/reload", headers=AUTH)
         assert reload.status_code == 502, reload.text
         detail = reload.json()["detail"]
@@ -121,28 +101,22 @@ def test_a_new_champion_that_cannot_load_leaves_the_old_one_serving(champion: Re
         metrics = (await client.get("/metrics")).text
         assert "sftops_model_load_failures_total 1.0" in metrics and "sftops_model_swaps_total 1.0" in metrics
 
-        champion.point("5")  # a good version arrives: it loads, and the server is healthy again
+        champion.point("champion", "5")  # a good version arrives: it loads, and the server is healthy again
         assert (await client.post("/v1/admin/reload", headers=AUTH)).json() == {"swapped": True, "version": "5"}
         assert (await client.get("/health")).json()["status"] == "ok"
         flipped = (await client.post("/v1/predict", json={"text": "hello"})).json()["predictions"][0]
         assert flipped["version"] == "5" and flipped["label"] != before["label"]
 
-    async def main() -> None:
-        app = create_app(serve, store)
-        async with LifespanManager(app) as manager:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as client:
-                await scenario(client)
-
-    asyncio.run(main())
+    run_scenario(create_app(serve, store), scenario)
 
 
-def test_a_broken_version_is_retried_with_a_capped_doubling_delay(champion: Registry, tmp_path: Path) -> None:
+def test_a_broken_version_is_retried_with_a_capped_doubling_delay(champion: BundleRegistry, tmp_path: Path) -> None:
     tries: list[str] = []
     store = ModelStore(ModelRef(NAME, alias="champion"), tracking_uri=champion.uri, cache_dir=tmp_path, device="cpu")
     store.on_load_failure = lambda version, _reason: tries.append(version)
     store.retry_base_s, store.retry_max_s = 0.4, 0.8
     store.load_initial()
-    champion.point("2")
+    champion.point("champion", "2")
 
     with pytest.raises(ServingError, match="version 2 could not be loaded"):
         store.check()
@@ -160,17 +134,17 @@ def test_a_broken_version_is_retried_with_a_capped_doubling_delay(champion: Regi
         store.check(force=True)  # an admin's reload does not wait
     assert tries == ["2"] * 4
 
-    champion.point("4")  # a newer (also broken) version is tried at once, counted from 1
+    champion.point("champion", "4")  # a newer (also broken) version is tried at once, counted from 1
     with pytest.raises(ServingError, match=r"version 4 could not be loaded.*failed 1 time\(s\)"):
         store.check()
-    champion.point("1")  # the alias goes back to the served version: nothing is wrong any more
+    champion.point("champion", "1")  # the alias goes back to the served version: nothing is wrong any more
     assert store.check() is False and store.load_failure is None and store.problems is None
     assert store.current.info.version == "1" and tries == ["2"] * 4 + ["4"]
 
 
-def test_start_with_a_broken_champion_serves_the_last_good_cached_version(champion: Registry, tmp_path: Path) -> None:
+def test_start_with_a_broken_champion_serves_the_last_good_cached_version(champion: BundleRegistry, tmp_path: Path) -> None:
     ModelStore(ModelRef(NAME, alias="champion"), tracking_uri=champion.uri, cache_dir=tmp_path, device="cpu").load_initial()  # caches 1
-    champion.point("3")
+    champion.point("champion", "3")
     restarted = ModelStore(ModelRef(NAME, alias="champion"), tracking_uri=champion.uri, cache_dir=tmp_path, device="cpu")
     assert restarted.load_initial().info.version == "1"
     assert restarted.problems and "version 3 could not be loaded" in restarted.problems

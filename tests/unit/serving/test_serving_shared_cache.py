@@ -14,8 +14,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from sftops.testing.polling import wait_for
 
 _CHILD = r"""
 import json, os, sys, time
@@ -70,13 +71,6 @@ print(json.dumps(results))
 ROUNDS = 4
 
 
-def _wait(what: str, check, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.005)
-
-
 def test_two_servers_on_one_cache_both_swap_and_keep_each_others_files(registry, tmp_path: Path) -> None:
     children = [
         subprocess.Popen([sys.executable, "-c", _CHILD, registry.uri, registry.name, str(tmp_path), str(ROUNDS)],
@@ -88,12 +82,12 @@ def test_two_servers_on_one_cache_both_swap_and_keep_each_others_files(registry,
         for r in range(ROUNDS):
             registry.point("champion", "1")
             (tmp_path / f"start-{r}").touch()
-            _wait(f"round {r} loads", lambda: all((tmp_path / f"ready-{r}-{p}").exists() for p in pids)
-                  or any(c.poll() is not None for c in children))
+            wait_for(lambda r=r: all((tmp_path / f"ready-{r}-{p}").exists() for p in pids)
+                     or any(c.poll() is not None for c in children), timeout=120, every=0.005, what=f"round {r} loads")
             registry.point("champion", "2")  # a new version arrives
             (tmp_path / f"swap-{r}").touch()
-            _wait(f"round {r} swaps", lambda: all((tmp_path / f"done-{r}-{p}").exists() for p in pids)
-                  or any(c.poll() is not None for c in children))
+            wait_for(lambda r=r: all((tmp_path / f"done-{r}-{p}").exists() for p in pids)
+                     or any(c.poll() is not None for c in children), timeout=120, every=0.005, what=f"round {r} swaps")
         outputs = [c.communicate(timeout=120) for c in children]
     finally:
         registry.point("champion", "1")
@@ -101,7 +95,7 @@ def test_two_servers_on_one_cache_both_swap_and_keep_each_others_files(registry,
             if c.poll() is None:
                 c.kill()
                 c.wait()
-    for c, (out, err) in zip(children, outputs):
+    for c, (_, err) in zip(children, outputs):
         assert c.returncode == 0, err[-3000:]
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
 
