@@ -45,14 +45,14 @@ def serve(argv: Sequence[str]) -> None:
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings(params.serve, **overrides)
     spec = settings.model or params.registry.model_name
-    load_args = {"device": settings.device, "variant": settings.variant, "intra_op_threads": settings.session_threads()}
+    device, variant, threads = settings.device, settings.variant, settings.session_threads()
     if Path(spec).is_dir():
-        store = ModelStore.from_folder(spec, **load_args)
+        store = ModelStore.from_folder(spec, device=device, variant=variant, intra_op_threads=threads)
     else:
         limit_registry_retries(settings.registry_timeout_s)
         store = ModelStore(
             ModelRef.parse(spec, default_alias=settings.alias), tracking_uri=resolve_tracking_uri(params.tracking),
-            cache_dir=settings.cache_dir, **load_args,
+            cache_dir=settings.cache_dir, device=device, variant=variant, intra_op_threads=threads,
         )
     ref = store.ref
     loaded = store.load_initial()

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sftops.atomic import write_json
-from sftops.bundle import MANIFEST_FILE
+from sftops.bundle import MANIFEST_FILE, RequestedDevice
 from sftops.dburl import scrub
 from sftops.exceptions import RegistryError, ServingError, SftopsError
 from sftops.inference import ClassifierRuntime, load_runtime
@@ -167,7 +167,7 @@ class ModelStore:
         *,
         tracking_uri: str | None,
         cache_dir: str | Path | None = None,
-        device: str = "auto",
+        device: RequestedDevice = "auto",
         variant: str | None = None,
         intra_op_threads: int = 0,
         on_swap: Callable[[LoadedModel], None] | None = None,
@@ -175,7 +175,7 @@ class ModelStore:
         self.ref = ref
         self.tracking_uri = tracking_uri
         self.cache = ModelCache(cache_dir)
-        self._load_args = {"device": device, "variant": variant, "intra_op_threads": intra_op_threads}
+        self._device, self._variant, self._threads = device, variant, intra_op_threads  # how load_runtime runs a bundle
         self.on_swap = on_swap  # called after each swap (metrics)
         self.on_load_failure: Callable[[str, str], None] | None = None  # (version, reason), e.g. a metric
         self.retry_base_s = 30.0
@@ -188,10 +188,13 @@ class ModelStore:
         self.last_error: str | None = None
 
     @classmethod
-    def from_folder(cls, folder: str | Path, **load_args: object) -> ModelStore:
+    def from_folder(
+        cls, folder: str | Path, *, device: RequestedDevice = "auto", variant: str | None = None, intra_op_threads: int = 0
+    ) -> ModelStore:
         """A store serving one local bundle folder (e.g. models/onnx): no registry, no alias to follow."""
         folder = Path(folder).resolve()
-        store = cls(ModelRef(folder.name, version="local"), tracking_uri=None, **load_args)  # type: ignore[arg-type]
+        store = cls(ModelRef(folder.name, version="local"), tracking_uri=None, device=device, variant=variant,
+                    intra_op_threads=intra_op_threads)
         store._folder = folder
         return store
 
@@ -229,7 +232,7 @@ class ModelStore:
         return registry_client(self.tracking_uri, check=False)
 
     def _load(self, info: ResolvedModel, bundle_dir: Path) -> LoadedModel:
-        runtime = load_runtime(bundle_dir, **self._load_args)
+        runtime = load_runtime(bundle_dir, self._device, self._variant, self._threads)
         runtime.warmup()
         return LoadedModel(info=info, runtime=runtime, bundle_dir=bundle_dir)
 
@@ -278,15 +281,15 @@ class ModelStore:
                 info = resolve_model(self.ref, client=client)
                 self.degraded = None
             except RegistryUnreachable as exc:
-                info = self.cache.cached_info(self.ref)
-                if info is None:
+                cached = self.cache.cached_info(self.ref)
+                if cached is None:
                     raise ServingError(
                         f"{exc}; and no cached copy of {self.ref} in {self.cache.root}. Start the registry "
-                        f"(or fix MLFLOW_TRACKING_URI / tracking.uri) and retry"
+                        f"(or fix MLFLOW_TRACKING_URI / tracking.uri, or MLFLOW_REGISTRY_URI when set) and retry"
                     ) from None
-                self.degraded = f"registry unreachable at start; serving cached version {info.version} ({exc})"
+                self.degraded = f"registry unreachable at start; serving cached version {cached.version} ({exc})"
                 log.warning("%s", self.degraded)
-                model = self._load(info, self.cache.version_dir(info.name, info.version))
+                model = self._load(cached, self.cache.version_dir(cached.name, cached.version))
                 self._swap(model)
                 return model
             except RegistryError as exc:

@@ -100,10 +100,20 @@ class Refreshed(Generic[T]):
 class ObservedPrediction(Protocol):
     """What the monitor needs from one served prediction (sftops.inference.Prediction plus token counts)."""
 
-    probabilities: dict[str, float]
-    embedding: np.ndarray | None
-    n_tokens: int
-    n_unknown: int
+    @property
+    def probabilities(self) -> dict[str, float]: ...
+    @property
+    def embedding(self) -> np.ndarray | None: ...
+    @property
+    def n_tokens(self) -> int: ...
+    @property
+    def n_unknown(self) -> int: ...
+
+
+def _embedding(prediction: ObservedPrediction) -> np.ndarray:
+    if prediction.embedding is None:
+        raise ValueError("a prediction in the batch carries no embedding")
+    return prediction.embedding
 
 
 class ServingMonitor:
@@ -221,7 +231,7 @@ class ServingMonitor:
             return
         try:
             batch = Observations(
-                embeddings=np.stack([p.embedding for p in predictions]),
+                embeddings=np.stack([_embedding(p) for p in predictions]),
                 probs=np.array([[p.probabilities[name] for name in self._labels] for p in predictions]),
                 n_tokens=np.array([p.n_tokens for p in predictions]),
                 n_unknown=np.array([p.n_unknown for p in predictions]),

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -64,7 +65,7 @@ def open_engine(location: str | Path) -> sa.Engine:
     engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
-    def _wal(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _wal(dbapi_conn: Any, _record: Any) -> None:  # a DB-API connection (sqlite3), untyped in SQLAlchemy
         dbapi_conn.execute("PRAGMA journal_mode=WAL")
         dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
@@ -107,8 +108,8 @@ class FeedbackStore:
 
         The id lets a client ask an admin to delete the row later (`delete(ids=...)`).
         """
-        insert = self._insert.values(text=text, label=label, model_version=model_version, created=time.time())
-        insert = insert.on_conflict_do_nothing(index_elements=["text", "label"]).returning(_table.c.id)
+        values = self._insert.values(text=text, label=label, model_version=model_version, created=time.time())
+        insert = values.on_conflict_do_nothing(index_elements=["text", "label"]).returning(_table.c.id)
         stored = sa.select(_table.c.id).where(_table.c.text == text, _table.c.label == label)
         while True:  # a second round only if the row was deleted between the two statements
             with self._engine.begin() as conn:

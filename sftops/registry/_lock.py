@@ -104,7 +104,7 @@ class DecisionLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "DecisionLock":
+    def __enter__(self) -> DecisionLock:
         if self._depth == 0:  # re-entrant within one holder: a decision may call a helper that locks too
             self.acquire()
         self._depth += 1

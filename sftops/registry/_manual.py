@@ -26,7 +26,7 @@ def _default_lock(name: str) -> DecisionLock:
 
 
 def promote(
-    client: "MlflowClient", name: str, version: str | int, reason: str, lock: DecisionLock | None = None
+    client: MlflowClient, name: str, version: str | int, reason: str, lock: DecisionLock | None = None
 ) -> AuditEntry:
     """Make `version` the champion (after checking its bundle is complete), recording who and why, under `lock`."""
     require_model(client, name)
@@ -37,14 +37,14 @@ def promote(
         return _move_champion(client, name, target, "promote", "promoted", reason, str(before.version) if before else None)
 
 
-def rollback(client: "MlflowClient", name: str, reason: str, lock: DecisionLock | None = None) -> AuditEntry:
+def rollback(client: MlflowClient, name: str, reason: str, lock: DecisionLock | None = None) -> AuditEntry:
     """Move `champion` back to the champion before the current one, as the audit trail recorded it, under `lock`."""
     require_model(client, name)
     with lock or _default_lock(name):
         return _rollback(client, name, reason)
 
 
-def _rollback(client: "MlflowClient", name: str, reason: str) -> AuditEntry:
+def _rollback(client: MlflowClient, name: str, reason: str) -> AuditEntry:
     current = version_by_alias(client, name, CHAMPION)
     if current is None:
         raise RegistryError(f"model {name!r} has no champion to roll back from; set one with `sftops promote`")
@@ -63,7 +63,7 @@ def _rollback(client: "MlflowClient", name: str, reason: str) -> AuditEntry:
 
 
 def _move_champion(
-    client: "MlflowClient", name: str, target: "ModelVersion", action: Action, decision: Decision, reason: str,
+    client: MlflowClient, name: str, target: ModelVersion, action: Action, decision: Decision, reason: str,
     before: str | None,
 ) -> AuditEntry:
     """Point `champion` at `target` through the audit trail, as the manual decision."""

@@ -99,15 +99,16 @@ class AlarmJournal:
                status: AlarmStatus = "pending", decided_by: str | None = None) -> Alarm:
         """Append an alarm (committed on return); `status='suppressed'` records it together with that decision."""
         now = time.time() if now is None else now
-        values = {"created_at": now, "model_version": model_version, "payload": json.dumps(payload, default=str),
-                  "status": status, "decided_at": None if status == "pending" else now, "decided_by": decided_by}
+        stored = json.dumps(payload, default=str)
+        decided_at = None if status == "pending" else now
+        insert = sa.insert(_table).values(created_at=now, model_version=model_version, payload=stored, status=status,
+                                          decided_at=decided_at, decided_by=decided_by)
         try:
             with self._engine.begin() as conn:
-                new_id = conn.execute(sa.insert(_table).values(**values).returning(_table.c.id)).scalar_one()
+                new_id = conn.execute(insert.returning(_table.c.id)).scalar_one()
         except SQLAlchemyError as exc:
             raise self._error("write", exc) from None
-        return Alarm(int(new_id), now, model_version, json.loads(values["payload"]), status,
-                     values["decided_at"], decided_by, None)
+        return Alarm(int(new_id), now, model_version, json.loads(stored), status, decided_at, decided_by, None)
 
     def _select(self, query: sa.Select) -> list[Alarm]:
         try:

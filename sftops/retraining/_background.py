@@ -44,12 +44,10 @@ def spawn_retrain(params_file: str | Path, *, reason: str, context: dict[str, An
         cmd += ["--alarm", str(alarm_id)]
     if force:
         cmd.append("--force")
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115 - the child owns it
-    try:
+    if not log_file:
+        return subprocess.Popen(cmd, cwd=params_file.parent, env=child_env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as out:  # the child holds its own copy of the descriptor
         return subprocess.Popen(cmd, cwd=params_file.parent, env=child_env(), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-    finally:
-        if log_file:
-            out.close()

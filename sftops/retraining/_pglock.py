@@ -13,6 +13,7 @@ and the retrain stops its pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -142,10 +143,8 @@ class PgAdvisoryLock:
             except SQLAlchemyError as exc:  # the session is gone, and with it the lock
                 log.warning("retrain lock: unlock failed (%s); closing the session releases it", exc)
             finally:
-                try:
+                with contextlib.suppress(SQLAlchemyError):
                     self._conn.close()
-                except SQLAlchemyError:
-                    pass
                 self._engine.dispose()
                 self._conn = self._engine = None
 
