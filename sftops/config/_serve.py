@@ -20,7 +20,8 @@ class ServeConfig(Section):
     """Which model to serve, batching, back-pressure, input limits, registry polling and admin access."""
 
     model: str | None = Field(
-        None, description="NAME[@ALIAS|/VERSION] in the MLflow registry; null = registry.model_name@alias"
+        None, description="NAME[@ALIAS|/VERSION] or models:/... in the MLflow registry, or a bundle folder; "
+                          "null = registry.model_name@alias"
     )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
