@@ -26,6 +26,20 @@ def expected_logits(ids: Sequence[int], weight: np.ndarray = WEIGHT, bias: np.nd
     return float(np.mean(ids)) * weight + bias
 
 
+def _tokenizer(tokenizer_file: Path, max_length: int):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length)
+    return tokenizer
+
+
+def token_ids(text: str, max_length: int = 16) -> list[int]:
+    """The ids the mean-id model reads for `text` (MiniLM tokenizer, truncated, unpadded): what expected_logits takes."""
+    return _tokenizer(builtin_model_dir() / "tokenizer.json", max_length).encode(text).ids
+
+
 def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS) -> Path:
     """Write the fixed-weight ONNX model (inputs input_ids, attention_mask; outputs logits, embedding)."""
     import onnx
@@ -91,13 +105,9 @@ def make_mean_id_bundle(
 def _mean_id_reference(
     folder: Path, texts: Sequence[str], labels: Sequence[str], max_length: int, weight: np.ndarray, bias: np.ndarray
 ):
-    from tokenizers import Tokenizer
-
     from sftops.drift.reference import build_reference
 
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length)
+    tokenizer = _tokenizer(folder / "tokenizer.json", max_length)
     ids = [e.ids for e in tokenizer.encode_batch(list(texts))]
     return build_reference(
         token_ids=ids, unk_token_id=tokenizer.token_to_id("[UNK]"),

@@ -19,7 +19,7 @@ from sftops.inference import softmax
 from sftops.registry import ModelRef
 from sftops.testing import doc_paragraphs
 from sftops.testing.asgi import run_scenario
-from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, token_ids
 
 TOKEN = "s3cret"
 
@@ -40,17 +40,6 @@ def run_app(
     run_scenario(create_app(serve, store), scenario)
 
 
-def _ids(text: str) -> list[int]:
-    from tokenizers import Tokenizer
-
-    from sftops.defaults import builtin_model_dir
-
-    tok = Tokenizer.from_file(str(builtin_model_dir() / "tokenizer.json"))
-    tok.no_padding()
-    tok.enable_truncation(16)
-    return tok.encode(text).ids
-
-
 def test_predict_returns_exact_probabilities_and_the_version(registry, tmp_path: Path) -> None:
     texts = ["what a lovely day", "zzz", "I hate waiting in line for hours at the airport"]
 
@@ -61,7 +50,7 @@ def test_predict_returns_exact_probabilities_and_the_version(registry, tmp_path:
         got = many.json()["predictions"]
         assert len(one) == 1 and one[0] == got[0]
         for text, p in zip(texts, got):
-            want = softmax(expected_logits(_ids(text)))
+            want = softmax(expected_logits(token_ids(text)))
             assert (p["model"], p["version"], p["label"]) == ("tiny-clf", "1", LABELS[int(np.argmax(want))])
             assert [p["probabilities"][n] for n in LABELS] == pytest.approx(list(want), abs=1e-6)
             assert p["score"] == pytest.approx(float(want.max()), abs=1e-6)

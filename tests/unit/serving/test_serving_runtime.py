@@ -13,7 +13,7 @@ from sftops.bundle import BundleManifest, VariantInfo
 from sftops.defaults import builtin_model_dir
 from sftops.exceptions import InferenceError
 from sftops.inference import BundleTokenizer, ClassifierRuntime, load_runtime, plan_buckets, softmax
-from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, make_mean_id_model, token_ids
 
 TEXTS = ["I love this so much", "awful", "the service was fine but the food was cold and late " * 3, "ok then"]
 
@@ -21,13 +21,6 @@ TEXTS = ["I love this so much", "awful", "the service was fine but the food was 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_mean_id_bundle(tmp_path_factory.mktemp("bundle") / "b", max_length=16)
-
-
-def _ids(text: str, max_length: int = 16) -> list[int]:
-    tok = Tokenizer.from_file(str(builtin_model_dir() / "tokenizer.json"))
-    tok.no_padding()
-    tok.enable_truncation(max_length)
-    return tok.encode(text).ids
 
 
 def test_softmax_is_stable_and_normalised() -> None:
@@ -50,13 +43,13 @@ def test_predictions_are_exact_and_in_request_order(bundle: Path) -> None:
     predictions = runtime.predict(TEXTS)
     assert runtime.provider == "CPUExecutionProvider" and runtime.variant == "fp32"
     for text, p in zip(TEXTS, predictions):
-        ids = _ids(text)
+        ids = token_ids(text)
         want = softmax(expected_logits(ids))
         np.testing.assert_allclose([p.probabilities[name] for name in LABELS], want, rtol=1e-5, atol=1e-6)
         assert p.label == LABELS[int(want.argmax())] and p.score == pytest.approx(float(want.max()), rel=1e-5)
         np.testing.assert_allclose(p.embedding, [np.mean(ids), len(ids)], rtol=1e-6)
     assert [p.truncated for p in predictions] == [False, False, True, False]
-    assert [p.n_tokens for p in predictions] == [len(_ids(t)) for t in TEXTS] and predictions[2].n_tokens == 16
+    assert [p.n_tokens for p in predictions] == [len(token_ids(t)) for t in TEXTS] and predictions[2].n_tokens == 16
     assert runtime.count_tokens(TEXTS)[2] > 16 >= runtime.count_tokens(TEXTS)[0]
     assert runtime.predict([]) == []
 
@@ -95,6 +88,6 @@ def test_variant_choice_and_errors(bundle: Path, tmp_path: Path) -> None:
 def test_unknown_tokens_are_counted_as_the_drift_reference_counts_them(bundle: Path) -> None:
     runtime = load_runtime(bundle, device="cpu")
     texts = ["hello \U0001f600 world \u2603\u2603", "plain words only"]
-    ids = [_ids(t) for t in texts]
+    ids = [token_ids(t) for t in texts]
     counts = [p.n_unknown for p in runtime.predict(texts)]
     assert counts == [i.count(100) for i in ids] and counts[0] >= 1 and counts[1] == 0  # 100 = [UNK] in MiniLM's vocab
