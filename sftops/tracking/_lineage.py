@@ -42,7 +42,8 @@ def data_hash(lock_file: str | Path = "dvc.lock", out: str | Path = PREPARED_DIR
     lock = Path(lock_file)
     if not lock.is_file():
         return None
-    stages: dict[str, Any] = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~5x faster on a dvc.lock
+    stages: dict[str, Any] = (yaml.load(lock.read_text(), Loader=loader) or {}).get("stages", {})
     for stage in stages.values():
         for entry in stage.get("outs", []):
             if Path(entry.get("path", "")) == Path(out):
