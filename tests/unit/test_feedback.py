@@ -81,8 +81,8 @@ def test_the_alarm_journal_opens_the_feedback_database_through_its_public_engine
     store.add("great film", "positive")
     alarm = journal.record({"detectors": {}}, model_version="3")
     assert [a.id for a in journal.pending()] == [alarm.id] and store.count_since() == 1
-    assert {"feedback", "drift_alarms"} <= set(sa.inspect(journal._engine).get_table_names())  # noqa: SLF001 - one file
+    assert {"feedback", "drift_alarms"} <= set(sa.inspect(journal._engine).get_table_names())
     store.close()
     journal.close()
-    with pytest.raises(ConfigError, match="serve.feedback_db must be a file path or a postgresql:// URL"):
+    with pytest.raises(ConfigError, match=r"serve\.feedback_db must be a file path or a postgresql:// URL"):
         open_engine("mysql://user:pw@host/db")

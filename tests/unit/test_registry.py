@@ -27,8 +27,8 @@ def test_champion_stack_pushes_promotions_and_pops_rollbacks() -> None:
     history = [_entry("gate", None, "1"), _entry("gate", "1", "2"), _entry("gate", "2", "2"),
                _entry("promote", "2", "3"), _entry("rollback", "3", "2")]
     assert champion_stack(history) == ["1", "2"]
-    assert champion_stack(history + [_entry("rollback", "2", "1")]) == ["1"]
-    assert champion_stack(history + [_entry("promote", "2", "1")]) == ["1", "2", "1"]
+    assert champion_stack([*history, _entry("rollback", "2", "1")]) == ["1"]
+    assert champion_stack([*history, _entry("promote", "2", "1")]) == ["1", "2", "1"]
 
 
 @pytest.mark.parametrize(("ref", "expected"), [
