@@ -97,3 +97,31 @@ def test_sigterm_drains_the_queue_then_a_restart_without_registry_serves_the_cac
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_serves_a_models_uri_from_a_registry_apart_from_the_tracking_store(tmp_path: Path) -> None:
+    """`--model models:/NAME@ALIAS` with MLFLOW_REGISTRY_URI naming a registry other than the tracking store."""
+    from mlflow import MlflowClient
+
+    tracking, registry = f"sqlite:///{tmp_path / 'runs.db'}", f"sqlite:///{tmp_path / 'models.db'}"
+    client = MlflowClient(tracking, registry)
+    experiment_id = client.create_experiment("e2e", artifact_location=(tmp_path / "artifacts").as_uri())
+    client.create_registered_model("apart-clf")
+    register_bundle(client, experiment_id, "apart-clf", make_mean_id_bundle(tmp_path / "bundle"), metrics={"f1": 0.5})
+    client.set_registered_model_alias("apart-clf", "live", "1")
+    env = {**_env(tracking, tmp_path / "cache", feedback_db=str(tmp_path / "fb.db")), "MLFLOW_REGISTRY_URI": registry}
+    port = free_port()
+    cmd = [SFTOPS, "serve", "--model", "models:/apart-clf@live", "--port", str(port), "--params", _params(tmp_path)]
+    proc = subprocess.Popen(cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ready", timeout=120, proc=proc)
+        info = httpx.get(f"http://127.0.0.1:{port}/v1/model").json()
+        assert (info["name"], info["version"], info["alias"], info["metrics"]) == ("apart-clf", "1", "live", {"f1": 0.5})
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+    bad = subprocess.run([SFTOPS, "serve", "--model", "models:/apart-clf/x", "--params", _params(tmp_path)],
+                         env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1].startswith("sftops serve: error: model reference 'models:/apart-clf/x' is not")
