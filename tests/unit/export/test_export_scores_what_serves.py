@@ -13,8 +13,7 @@ from sftops.config import ExportConfig
 from sftops.data.prepared import PreparedData
 from sftops.drift.reference import DriftReference
 from sftops.export import ExportReport, export_bundle, onnx_outputs, variant_runtime
-from sftops.export._runtime import bundle_tokenizer
-from sftops.inference import load_runtime
+from sftops.inference import BundleTokenizer, load_runtime
 
 from .conftest import prepared_from_frames
 
@@ -69,7 +68,7 @@ def test_server_gate_export_and_drift_reference_agree_exactly(exported) -> None:
     assert preds.tolist() == probs["int8"].argmax(axis=1).tolist()
 
     # export's evaluation of each variant, from the bundle's own tokenizer
-    tokenizer = bundle_tokenizer(bundle, MAX_LENGTH)
+    tokenizer = BundleTokenizer.from_folder(bundle, MAX_LENGTH)
     for name in ("fp32", "int8"):
         runtime = variant_runtime(bundle / report.manifest.variants[name].file, tokenizer, report.manifest.labels, name)
         outputs = onnx_outputs(runtime, TEXTS, ExportConfig().batch_size)

@@ -100,7 +100,6 @@ def test_the_server_pads_with_the_bundles_pad_token(bundle: Path) -> None:
 def test_server_gate_and_export_give_identical_outputs(bundle: Path) -> None:
     from serving.model_store import ModelStore
     from sftops.export import onnx_outputs, variant_runtime
-    from sftops.export._runtime import bundle_tokenizer
     from sftops.registry import predict_bundle, score_bundle
 
     store = ModelStore.from_folder(bundle, device="cpu")
@@ -116,7 +115,7 @@ def test_server_gate_and_export_give_identical_outputs(bundle: Path) -> None:
     assert score.accuracy == 1.0 and score.n == len(TEXTS)
 
     exported = onnx_outputs(
-        variant_runtime(bundle / "model.onnx", bundle_tokenizer(bundle, MAX_LENGTH), LABELS, "fp32"), TEXTS, 32
+        variant_runtime(bundle / "model.onnx", BundleTokenizer.from_folder(bundle, MAX_LENGTH), LABELS, "fp32"), TEXTS, 32
     )
     assert np.array_equal(exported.probabilities.astype(np.float64), served_probs)
     assert np.array_equal(exported.embedding, served_embeddings)
