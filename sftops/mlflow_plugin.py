@@ -13,6 +13,7 @@ or edits a file between runs still gets fresh tags, and an unchanged repo costs 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -80,10 +81,8 @@ def dvc_lineage_tags(root: Path) -> dict[str, str]:
     tags.pop("mlflow.source.git.commit", None)  # MLflow's own git context owns that key
     params_file = root / "params.yaml"
     if params_file.is_file():
-        try:
+        with contextlib.suppress(SftopsError):
             tags["sftops.params_hash"] = params_hash(load_params(params_file))
-        except SftopsError:
-            pass
     stage = current_stage()
     if stage:
         tags["sftops.dvc_stage"] = stage

@@ -17,7 +17,6 @@ from ..defaults import BUILTIN_TWEETS, builtin_tweets_file
 from ..exceptions import DataError
 from .encoding import decode_bytes
 
-
 _EMPTY = pd.DataFrame({"text": pd.Series(dtype=str), "label": pd.Series(dtype=str),
                        "mojibake": pd.Series(dtype=bool), "extra": pd.Series(dtype=bool)})
 

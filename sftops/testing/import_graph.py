@@ -71,10 +71,12 @@ def _walk(node: ast.AST, in_function: bool = False) -> Iterator[tuple[ast.AST, b
     """Every node under `node` that can run, with whether it sits inside a function body (decorators and defaults do not).
 
     The body of `if TYPE_CHECKING:` never runs, so it is left out."""
+    skipped = {id(n) for n in _body(node)} if _is_type_checking(node) else set()
+    body = {id(n) for n in _body(node)} if isinstance(node, _FUNCTION) else set()
     for child in ast.iter_child_nodes(node):
-        if _is_type_checking(node) and child in node.body:
+        if id(child) in skipped:
             continue
-        inside = in_function or (isinstance(node, _FUNCTION) and child in _body(node))
+        inside = in_function or id(child) in body
         yield child, inside
         yield from _walk(child, inside)
 
@@ -86,7 +88,7 @@ def _body(node: ast.AST) -> list[ast.AST]:
 
 def _top_level_names(tree: ast.Module) -> set[str]:
     """Names the module's own top-level code reads when it runs (not inside functions, not in annotations)."""
-    annotations = set()
+    annotations: set[int] = set()
     for node in ast.walk(tree):
         for ann in (getattr(node, "annotation", None), getattr(node, "returns", None)):
             if ann is not None:
