@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from sftops.testing import make_text_dataset
-from sftops.testing.project import make_project_copy, run
+from sftops.testing.project import make_project_copy, run, update_params
 
 
 def test_dvc_repro_prepare_caches_and_reruns_on_param_change(tmp_path: Path) -> None:
@@ -25,9 +23,7 @@ def test_dvc_repro_prepare_caches_and_reruns_on_param_change(tmp_path: Path) -> 
     again = run(["dvc", "repro", "prepare"], repo)
     assert "didn't change, skipping" in again.stdout
 
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["data"]["split_salt"] = "another salt"
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    update_params(repo, data={"split_salt": "another salt"})
     rerun = run(["dvc", "repro", "prepare"], repo)
     assert "Running stage 'prepare'" in rerun.stdout
     assert json.loads((repo / "data/prepared/meta.json").read_text())["fingerprint"] != meta["fingerprint"]
@@ -51,9 +47,7 @@ def test_editing_the_raw_source_reruns_prepare_and_an_unchanged_one_does_not(tmp
     repo = make_project_copy(tmp_path / "proj")
     rows = make_text_dataset(120, ("negative", "neutral", "positive"), seed=1)
     (repo / "data/raw.csv").write_text(rows.to_csv(index=False))
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["data"].update(source="data/raw.csv", label_column="label")
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    update_params(repo, data={"source": "data/raw.csv", "label_column": "label"})
     run(["dvc", "repro", "prepare"], repo)
     first = _prepared_fingerprint(repo)
 
