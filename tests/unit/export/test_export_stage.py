@@ -9,9 +9,9 @@ from pathlib import Path
 import mlflow
 import pytest
 import yaml
-from sftops_pipelines.export import main
 
 from sftops.bundle import BundleManifest
+from sftops_pipelines.export import main
 
 from .conftest import prepared_from_frames
 
