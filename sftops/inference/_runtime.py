@@ -99,7 +99,32 @@ class ClassifierRuntime:
 
     def run(self, texts: Sequence[str], batch_size: int | None = None) -> Outputs:
         """Logits and embeddings of `texts` in input order, run in length buckets (chunks of at most `batch_size`)."""
+        return self._run_encoded(self.tokenizer.encode(texts), batch_size)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classify texts (one server batch): `run`, softmax, one Prediction per text; order preserved."""
+        if not texts:
+            return []
         encoded = self.tokenizer.encode(texts)
+        out = self._run_encoded(encoded, None)
+        probs = out.probabilities
+        best = probs.argmax(axis=1).tolist()
+        n_tokens, truncated, n_unknown = encoded.n_tokens.tolist(), encoded.truncated.tolist(), encoded.n_unknown.tolist()
+        return [
+            Prediction(
+                label=self.labels[b],
+                score=float(row[b]),
+                probabilities=dict(zip(self.labels, row)),
+                truncated=truncated[i],
+                embedding=None if out.embedding is None else out.embedding[i],
+                n_tokens=n_tokens[i],
+                n_unknown=n_unknown[i],
+            )
+            for i, (b, row) in enumerate(zip(best, probs.tolist()))
+        ]
+
+    def _run_encoded(self, encoded: Encoded, batch_size: int | None) -> Outputs:
+        """`run` for texts already encoded: outputs gathered back into input order."""
         n = len(encoded.encodings)
         logits = np.empty((n, len(self.labels)), dtype=np.float32)
         embedding: np.ndarray | None = None
@@ -113,28 +138,6 @@ class ClassifierRuntime:
                     embedding = np.empty((n, pooled.shape[-1]), dtype=np.float32)
                 embedding[rows] = pooled
         return Outputs(logits, embedding, seconds, encoded.n_tokens, encoded.truncated, encoded.n_unknown)
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Classify texts (one server batch): `run`, softmax, one Prediction per text; order preserved."""
-        if not texts:
-            return []
-        out = self.run(texts)
-        probs = out.probabilities
-        best = probs.argmax(axis=1).tolist()
-        assert out.n_tokens is not None and out.truncated is not None and out.n_unknown is not None
-        n_tokens, truncated, n_unknown = out.n_tokens.tolist(), out.truncated.tolist(), out.n_unknown.tolist()
-        return [
-            Prediction(
-                label=self.labels[b],
-                score=float(row[b]),
-                probabilities=dict(zip(self.labels, row)),
-                truncated=truncated[i],
-                embedding=None if out.embedding is None else out.embedding[i],
-                n_tokens=n_tokens[i],
-                n_unknown=n_unknown[i],
-            )
-            for i, (b, row) in enumerate(zip(best, probs.tolist()))
-        ]
 
     def warmup(self) -> None:
         """Run fixed texts once, so the first request pays no graph setup, and check the answers are sane.
