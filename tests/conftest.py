@@ -83,6 +83,14 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_classifier_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT as a saved 3-label sequence classifier (fresh seeded head), what the export stage reads."""
+    from sftops.testing import save_classifier
+
+    return save_classifier(tiny_bert_dir, tmp_path_factory.mktemp("tiny-classifier") / "model")
+
+
+@pytest.fixture(scope="session")
 def prepared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """data/prepared/ for 300 synthetic texts with learnable labels (hash split 0.6/0.2/0.2: 180 / 63 / 57)."""
     from sftops.config import DataConfig

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ..data import PreparedData
+
+LABELS = ("negative", "neutral", "positive")
 
 _WORDS = {
     "negative": ["awful", "terrible", "hate", "broken", "worst", "angry", "late", "rude"],
@@ -36,6 +42,19 @@ def make_text_dataset(
             seen.add(text)
             rows.append({text_column: text, label_column: label})
     return pd.DataFrame(rows)
+
+
+def prepared_from_frames(n_train: int = 60, n_test: int = 40, seed: int = 0, n_validation: int = 10) -> PreparedData:
+    """PreparedData over synthetic texts (columns text, label, label_name) in memory: a stage's input without files."""
+    from ..data import LabelMap, PreparedData
+
+    label_map = LabelMap(LABELS)
+    frame = make_text_dataset(n_train + n_test + n_validation, LABELS, seed=seed).rename(columns={"label": "label_name"})
+    frame["label"] = label_map.encode(frame["label_name"])
+    train, test = frame.iloc[:n_train], frame.iloc[n_train : n_train + n_test]
+    validation = frame.iloc[n_train + n_test :]
+    return PreparedData(train=train.reset_index(drop=True), validation=validation.reset_index(drop=True),
+                        test=test.reset_index(drop=True), label_map=label_map, meta={})
 
 
 def doc_paragraphs(n: int) -> list[str]:

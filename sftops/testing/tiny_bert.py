@@ -26,3 +26,23 @@ def make_tiny_bert(path: str | Path, *, hidden: int = 32, layers: int = 2, heads
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+def save_classifier(base: str | Path, target: str | Path, seed: int = 0) -> Path:
+    """A plain HF sequence-classification folder over `base` (fresh seeded 3-label head), tokenizer and label_map.json."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from ..data import LabelMap
+    from .datasets import LABELS
+
+    target = Path(target)
+    label_map = LabelMap(LABELS)
+    torch.manual_seed(seed)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base), num_labels=len(LABELS), id2label=label_map.id2label, label2id=label_map.label2id
+    )
+    model.save_pretrained(target)
+    AutoTokenizer.from_pretrained(str(base)).save_pretrained(target)
+    label_map.save(target / "label_map.json")
+    return target

@@ -16,8 +16,7 @@ from sftops.exceptions import ExportError, ModelError
 from sftops.export import ExportReport, export_bundle
 from sftops.export._bundle import publish_reason
 from sftops.inference import make_session
-
-from .conftest import prepared_from_frames
+from sftops.testing import prepared_from_frames
 
 FAST = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_speedup=False)
 

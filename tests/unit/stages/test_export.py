@@ -11,9 +11,8 @@ import pytest
 import yaml
 
 from sftops.bundle import BundleManifest
+from sftops.testing import prepared_from_frames
 from sftops_pipelines.export import main
-
-from .conftest import prepared_from_frames
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from sftops.data.prepared import PreparedData
 from sftops.drift.reference import DriftReference
 from sftops.export import ExportReport, export_bundle, onnx_outputs, variant_runtime
 from sftops.inference import BundleTokenizer, load_runtime
-
-from .conftest import prepared_from_frames
+from sftops.testing import prepared_from_frames
 
 MAX_LENGTH = 24
 TEXTS = [
@@ -43,7 +42,7 @@ def exported(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def _server(bundle: Path, variant: str | None = None):
-    from serving.model_store import ModelStore
+    from sftops_serving.model_store import ModelStore
 
     store = ModelStore.from_folder(bundle, device="cpu", variant=variant)
     store.load_initial()
