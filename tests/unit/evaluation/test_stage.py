@@ -1,4 +1,4 @@
-"""sftops.evaluation: metrics with label names, the evaluate stage against both baselines."""
+"""sftops.evaluation._stage: the evaluate stage against both baselines, its files and its MLflow run."""
 
 from __future__ import annotations
 
@@ -6,22 +6,11 @@ import csv
 import json
 
 import mlflow
-import pytest
 
-from sftops.data.labels import LabelMap
 from sftops.data.prepared import load_prepared
-from sftops.evaluation import classification_metrics, run_evaluate
+from sftops.evaluation import run_evaluate
 from sftops.modeling import TrainedModelInfo, build_classifier, load_tokenizer, save_model
 from sftops.tracking import connect
-
-
-def test_classification_metrics_numbers():
-    labels = LabelMap(("a", "b", "c"))
-    m = classification_metrics([0, 1, 2, 2], [0, 1, 1, 2], labels)
-    assert m["accuracy"] == 0.75
-    assert m["per_class"]["b"] == {"precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
-    assert m["macro_f1"] == pytest.approx((1 + 2 / 3 + 2 / 3) / 3)
-    assert m["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
 
 
 def test_evaluate_stage_compares_with_untuned_and_tfidf(make_params, prepared_dir, tmp_path):
