@@ -59,7 +59,7 @@ def test_a_retrain_that_loses_its_postgres_lock_stops_its_pipeline_and_is_record
 def test_drift_status_probes_the_postgres_lock_off_the_request_path(postgres_url: str, tmp_path: Path) -> None:
     from prometheus_client import CollectorRegistry
 
-    from serving.monitor import STATUS_TTL_S, ServingMonitor
+    from sftops_serving.monitor import STATUS_TTL_S, ServingMonitor
 
     params_file = make_retrain_project(tmp_path, retrain={"lock_url": postgres_url})
     monitor = ServingMonitor(load_params(params_file).drift, registry=CollectorRegistry(), project_dir=tmp_path)

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from pipelines.register import main as register_main
 from sftops.bundle import BUNDLE_ARTIFACT_PATH
 from sftops.registry import AuditEntry, audit_history, register_model
+from sftops_pipelines.register import main as register_main
 
 NAME = "reg-scenario"
 

@@ -83,7 +83,7 @@ def test_one_pad_id_rule(bundle: Path) -> None:
 
 def test_the_server_pads_with_the_bundles_pad_token(bundle: Path) -> None:
     """Expected numbers by hand: "ok" batched with a 16-token text carries 13 [MASK] pads."""
-    from serving.model_store import ModelStore
+    from sftops_serving.model_store import ModelStore
 
     store = ModelStore.from_folder(bundle, device="cpu")
     store.load_initial()
@@ -98,9 +98,9 @@ def test_the_server_pads_with_the_bundles_pad_token(bundle: Path) -> None:
 
 
 def test_server_gate_and_export_give_identical_outputs(bundle: Path) -> None:
-    from serving.model_store import ModelStore
     from sftops.export import onnx_outputs, variant_runtime
     from sftops.registry import predict_bundle, score_bundle
+    from sftops_serving.model_store import ModelStore
 
     store = ModelStore.from_folder(bundle, device="cpu")
     store.load_initial()

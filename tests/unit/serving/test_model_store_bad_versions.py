@@ -15,14 +15,14 @@ import httpx
 import numpy as np
 import pytest
 
-from serving.app import create_app
-from serving.model_store import ModelStore
-from serving.settings import load_settings
 from sftops.config import ServeConfig
 from sftops.exceptions import ServingError
 from sftops.registry import ModelRef
 from sftops.testing.asgi import run_scenario
 from sftops.testing.onnx_fakes import BIAS, WEIGHT, BundleRegistry, make_bundle_registry, make_mean_id_bundle
+from sftops_serving.app import create_app
+from sftops_serving.model_store import ModelStore
+from sftops_serving.settings import load_settings
 
 NAME = "guarded"
 TOKEN = "admin"

@@ -1,4 +1,4 @@
-"""serving.monitor.ServingMonitor: gauges, background checks, saved drift status, the alarm hook, hot swap."""
+"""sftops_serving.monitor.ServingMonitor (serving/monitor.py): gauges, background checks, saved drift status, the alarm hook, hot swap."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from serving.monitor import STATUS_TTL_S, ServingMonitor
 from sftops.config import DriftConfig
 from sftops.drift import Observations, ReferenceProfile
 from sftops.testing.polling import wait_for
+from sftops_serving.monitor import STATUS_TTL_S, ServingMonitor
 
 LABELS = ["negative", "neutral", "positive"]
 CFG = DriftConfig(window=150, check_every=50, min_samples=100, p_value=0.05, mmd_permutations=199, min_check_interval_s=0)
@@ -270,7 +270,7 @@ def test_monitor_errors_never_fail_a_prediction_are_counted_logged_once_and_show
     monitor.set_reference(_profile(rng), LABELS, version="1")
     good = _batch(rng, 10)
     wide = Observations(rng.normal(size=(10, 16)), good.probs, good.n_tokens, good.n_unknown)  # another embedding width
-    with caplog.at_level(logging.ERROR, logger="serving.monitor"):
+    with caplog.at_level(logging.ERROR, logger="sftops_serving.monitor"):
         for _ in range(5):
             monitor.observe(wide)  # raised ValueError into the request before
         strange = [SimpleNamespace(probabilities={"joy": 1.0}, embedding=np.zeros(8, np.float32), n_tokens=3, n_unknown=0)]
@@ -303,13 +303,13 @@ def test_monitor_errors_never_fail_a_prediction_are_counted_logged_once_and_show
 def test_drift_status_says_unknown_when_the_lock_database_is_down_and_reads_it_off_the_request_path(tmp_path: Path) -> None:
     import httpx
 
-    from serving.app import create_app
-    from serving.model_store import ModelStore
-    from serving.settings import load_settings
     from sftops.config import ServeConfig
     from sftops.testing.asgi import run_scenario
     from sftops.testing.onnx_fakes import make_mean_id_bundle
     from sftops.testing.servers import free_port
+    from sftops_serving.app import create_app
+    from sftops_serving.model_store import ModelStore
+    from sftops_serving.settings import load_settings
 
     dead = f"postgresql://sftops:hunter2@127.0.0.1:{free_port()}/locks"  # nothing listens there
     cfg = CFG.model_copy(update={"retrain": CFG.retrain.model_copy(update={"lock_url": dead})})

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from serving.batcher import Batcher, BatchError, Item, QueueFullError, collate, run_batch
+from sftops_serving.batcher import Batcher, BatchError, Item, QueueFullError, collate, run_batch
 
 
 def _queue_of(*payloads: object) -> queue.Queue:

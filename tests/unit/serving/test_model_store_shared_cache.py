@@ -22,7 +22,7 @@ _CHILD = r"""
 import json, os, sys, time
 from pathlib import Path
 from mlflow import MlflowClient
-from serving.model_store import ModelCache, ModelStore
+from sftops_serving.model_store import ModelCache, ModelStore
 from sftops.registry import ModelRef
 
 uri, name, root, rounds = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])

@@ -208,8 +208,8 @@ def test_a_retrain_the_server_spawns_gets_the_users_mlflow_settings_not_the_serv
 ) -> None:
     from prometheus_client import CollectorRegistry
 
-    from serving.model_store import limit_registry_retries
-    from serving.monitor import ServingMonitor
+    from sftops_serving.model_store import limit_registry_retries
+    from sftops_serving.monitor import ServingMonitor
 
     dump = "import json, os; json.dump(dict(os.environ), open('child_env.json', 'w'))"
     params_file = make_retrain_project(tmp_path, retrain={"command": [sys.executable, "-c", dump]})

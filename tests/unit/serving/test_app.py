@@ -11,15 +11,15 @@ import httpx
 import numpy as np
 import pytest
 
-from serving.app import create_app
-from serving.model_store import ModelStore
-from serving.settings import load_settings
 from sftops.config import ServeConfig
 from sftops.inference import softmax
 from sftops.registry import ModelRef
 from sftops.testing import doc_paragraphs
 from sftops.testing.asgi import run_scenario
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, token_ids
+from sftops_serving.app import create_app
+from sftops_serving.model_store import ModelStore
+from sftops_serving.settings import load_settings
 
 TOKEN = "s3cret"
 
@@ -395,7 +395,7 @@ def test_the_server_imports_neither_torch_nor_transformers() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, serving.app, serving.cli, serving.monitor, serving.model_store; "
+    code = ("import sys, sftops_serving.app, sftops_serving.cli, sftops_serving.monitor, sftops_serving.model_store; "
             "print(sorted(m for m in ('torch', 'transformers', 'peft', 'optimum') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

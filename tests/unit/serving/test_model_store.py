@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from serving.model_store import ModelCache, ModelStore
 from sftops.exceptions import RegistryError, ServingError
 from sftops.registry import ModelRef, RegistryUnreachable, resolve_model
 from sftops.testing.onnx_fakes import make_mean_id_bundle, register_bundle
+from sftops_serving.model_store import ModelCache, ModelStore
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_unreachable_registry_serves_the_cached_model_or_fails_clearly(
 def test_cache_completes_an_old_style_folder_and_refuses_a_foreign_one(registry, tmp_path: Path) -> None:
     import shutil
 
-    from serving.model_store import INFO_FILE
+    from sftops_serving.model_store import INFO_FILE
 
     ref = ModelRef(registry.name, alias="champion")
     cache = ModelCache(tmp_path)
@@ -159,8 +159,8 @@ def test_cache_completes_an_old_style_folder_and_refuses_a_foreign_one(registry,
 
 
 def test_the_v1_model_body_keeps_its_fields_and_schema_name() -> None:
-    from serving.schemas import ModelResponse
     from sftops.registry import ResolvedModel
+    from sftops_serving.schemas import ModelResponse
 
     info = ResolvedModel(name="m", version="3", alias="champion", run_id="r", data_hash="d", metrics={"f1": 0.5})
     body = ModelResponse(**info.model_dump(), labels=["a", "b"], max_length=64, variant="int8", provider="CPU")
