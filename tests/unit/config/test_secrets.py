@@ -20,8 +20,9 @@ import yaml
 from sftops.config import RetrainConfig, ServeConfig, TrackingConfig, TuneConfig, parse_params
 from sftops.dburl import redact, scrub
 from sftops.exceptions import ConfigError, SftopsError, TrackingError
+from sftops.testing.project import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 SFTOPS = str(Path(sys.executable).parent / "sftops")
 PW = "pw-Zq81/x@y:z"  # a password with the characters a URL cannot hold as they are
 VAR = "SFTOPS_TEST_DB_PASSWORD"

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from sftops.config import Params, load_params, parse_params
 from sftops.exceptions import ConfigError
+from sftops.testing.project import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 
 
 def test_shipped_params_files_parse() -> None:
