@@ -10,7 +10,9 @@ from pathlib import Path
 
 import tomllib
 
-ROOT = Path(__file__).resolve().parents[2]
+from sftops.testing.project import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 INSTALL_NAMES = {"sftops": "sftops", "sftops_pipelines": "pipelines", "sftops_serving": "serving"}
 
 

@@ -7,11 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from sftops.testing.project import PROJECT_ROOT
+
+ROOT = PROJECT_ROOT
 
 
 def _gpu_bench():
