@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -36,7 +37,9 @@ class ServingState:
         return self.store.current
 
 
-def infer_with(store: ModelStore, metrics: ServingMetrics, monitor: ServingMonitor | None = None):  # noqa: ANN201
+def infer_with(
+    store: ModelStore, metrics: ServingMetrics, monitor: ServingMonitor | None = None
+) -> Callable[[list[str]], list[Answer]]:
     """The batch function: classify texts with the model current when the batch starts, feed the drift window."""
 
     def infer(texts: list[str]) -> list[Answer]:

@@ -80,7 +80,7 @@ def current_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def audit_history(client: "MlflowClient", name: str) -> list[AuditEntry]:
+def audit_history(client: MlflowClient, name: str) -> list[AuditEntry]:
     """Every audit entry of registered model `name`, oldest first."""
     with registry_errors(f"read the audit trail of {name!r}"):
         tags = client.get_registered_model(name).tags
@@ -88,7 +88,7 @@ def audit_history(client: "MlflowClient", name: str) -> list[AuditEntry]:
     return sorted(entries, key=lambda e: e.seq)
 
 
-def settled_history(client: "MlflowClient", name: str) -> list[AuditEntry]:
+def settled_history(client: MlflowClient, name: str) -> list[AuditEntry]:
     """The audit trail with a pending last entry (a decision interrupted mid-way) settled against the alias."""
     history = audit_history(client, name)
     if history and history[-1].status == "pending":
@@ -101,7 +101,7 @@ def settled_history(client: "MlflowClient", name: str) -> list[AuditEntry]:
     return history
 
 
-def record(client: "MlflowClient", entry: AuditEntry) -> AuditEntry:
+def record(client: MlflowClient, entry: AuditEntry) -> AuditEntry:
     """Append `entry` to the model's history, move `champion` as it decides, and tag the version with it.
 
     Returns the entry with its sequence number. An entry that changes the champion is written
@@ -117,7 +117,7 @@ def record(client: "MlflowClient", entry: AuditEntry) -> AuditEntry:
     return _write(client, entry)
 
 
-def _write(client: "MlflowClient", entry: AuditEntry, version_tags: bool = True) -> AuditEntry:
+def _write(client: MlflowClient, entry: AuditEntry, version_tags: bool = True) -> AuditEntry:
     key = f"{AUDIT_PREFIX}{entry.seq:06d}"
     payload = entry.model_dump_json()
     tags = {

@@ -64,7 +64,7 @@ def decide(challenger: float, champion: float | None, min_improvement: float) ->
 
 
 def _score_champion(
-    client: "MlflowClient", cfg: RegistryConfig, champion: "ModelVersion", test: TestSplit, device: RequestedDevice,
+    client: MlflowClient, cfg: RegistryConfig, champion: ModelVersion, test: TestSplit, device: RequestedDevice,
     variant: str | None, nothing_done: str = "Nothing was registered",
 ) -> BundleScore:
     with tempfile.TemporaryDirectory(prefix="sftops-champion-") as tmp:
@@ -79,7 +79,7 @@ def _score_champion(
 
 
 def score_against_champion(
-    client: "MlflowClient", cfg: RegistryConfig, challenger_bundle: Path, test: TestSplit,
+    client: MlflowClient, cfg: RegistryConfig, challenger_bundle: Path, test: TestSplit,
     device: RequestedDevice = "cpu", variant: str | None = None,
 ) -> GateScores:
     """Score the local challenger bundle and the current champion's registered bundle on the same test split.
@@ -96,7 +96,7 @@ def score_against_champion(
 
 
 def apply_gate(
-    client: "MlflowClient", cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger,
+    client: MlflowClient, cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger,
     lock: DecisionLock | None = None,
 ) -> AuditEntry:
     """Record the decision in the audit trail, which moves `champion` to `version` if it won.
@@ -117,7 +117,7 @@ def apply_gate(
 
 
 def _decide_and_record(
-    client: "MlflowClient", cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger
+    client: MlflowClient, cfg: RegistryConfig, version: str, scores: GateScores, test: TestSplit, trigger: Trigger
 ) -> AuditEntry:
     metric = cfg.primary_metric
     champion_score = scores.champion.metric(metric) if scores.champion else None

@@ -42,7 +42,7 @@ def _requirements() -> list[str]:
 
 
 def log_and_register(
-    client: "MlflowClient",
+    client: MlflowClient,
     name: str,
     model_dir: Path,
     bundle_dir: Path,
@@ -52,7 +52,7 @@ def log_and_register(
     version_tags: Mapping[str, str],
     metrics: Mapping[str, float],
     params: Mapping[str, object],
-) -> "ModelVersion":
+) -> ModelVersion:
     """One MLflow run holds the model and `serving/`; the new version points at that run and gets alias `challenger`."""
     import mlflow
     from transformers import pipeline
