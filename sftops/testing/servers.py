@@ -59,20 +59,15 @@ def mlflow_server(root: Path, port: int | None = None) -> Iterator[str]:
     """Run `mlflow server` with a SQLite store under `root`; yield its http URL, stop it after."""
     root.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    log = open(root / "mlflow-server.log", "wb")
     cmd, env = mlflow_server_command(root, port)
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", timeout=120, proc=proc)
-        yield url
-    finally:
-        proc.terminate()
+    with (root / "mlflow-server.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            wait_http(f"{url}/health", timeout=120, proc=proc)
+            yield url
+        finally:
+            stop_process(proc, timeout=20)
 
 
 def _pg_bin(name: str) -> str:
@@ -116,11 +111,7 @@ def postgres_server(port: int | None = None) -> Iterator[str]:
         subprocess.run([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "sftops", "optuna"], check=True)
         yield f"postgresql://sftops@127.0.0.1:{port}/optuna"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=20)
         shutil.rmtree(root, ignore_errors=True)
 
 
