@@ -19,7 +19,7 @@ from tokenizers import Tokenizer
 
 from sftops.defaults import builtin_model_dir
 from sftops.inference import BundleTokenizer, load_runtime, softmax
-from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle
+from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, token_ids
 
 MAX_LENGTH = 16
 PAD_TOKEN, PAD_ID = "[MASK]", 103
@@ -57,13 +57,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _pad_sensitive_bundle(tmp_path_factory.mktemp("pad-bundle") / "b")
 
 
-def _ids(text: str) -> list[int]:
-    tok = Tokenizer.from_file(str(builtin_model_dir() / "tokenizer.json"))
-    tok.no_padding()
-    tok.enable_truncation(MAX_LENGTH)
-    return tok.encode(text).ids
-
-
 def test_importing_the_runtime_loads_neither_torch_nor_transformers() -> None:
     code = ("import sys, sftops.inference; "
             "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
@@ -88,7 +81,7 @@ def test_the_server_pads_with_the_bundles_pad_token(bundle: Path) -> None:
     store = ModelStore.from_folder(bundle, device="cpu")
     store.load_initial()
     short, long = store.current.runtime.predict(TEXTS[:2])
-    ids = _ids(TEXTS[0])
+    ids = token_ids(TEXTS[0], MAX_LENGTH)
     padded = ids + [PAD_ID] * (MAX_LENGTH - len(ids))
     want = softmax(expected_logits([sum(padded) / len(ids)]))  # the model: sum of all ids / real tokens
     assert 0.4 < want.max() < 0.9  # not saturated: the numbers are a real check
