@@ -9,8 +9,6 @@ the gate with 103, so they disagreed on short texts batched with long ones.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ from tokenizers import Tokenizer
 
 from sftops.defaults import builtin_model_dir
 from sftops.inference import BundleTokenizer, load_runtime, softmax
+from sftops.testing.imports import loaded_by_import
 from sftops.testing.onnx_fakes import LABELS, expected_logits, make_mean_id_bundle, token_ids
 
 MAX_LENGTH = 16
@@ -58,10 +57,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_importing_the_runtime_loads_neither_torch_nor_transformers() -> None:
-    code = ("import sys, sftops.inference; "
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_by_import(["sftops.inference"], ["torch", "transformers"]) == []
 
 
 def test_one_pad_id_rule(bundle: Path) -> None:

@@ -392,13 +392,10 @@ def test_drift_disabled_still_serves_and_says_so(tmp_path: Path) -> None:
 
 
 def test_the_server_imports_neither_torch_nor_transformers() -> None:
-    import subprocess
-    import sys
+    from sftops.testing.imports import loaded_by_import
 
-    code = ("import sys, sftops_serving.app, sftops_serving.cli, sftops_serving.monitor, sftops_serving.model_store; "
-            "print(sorted(m for m in ('torch', 'transformers', 'peft', 'optimum') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    server = ["sftops_serving.app", "sftops_serving.cli", "sftops_serving.monitor", "sftops_serving.model_store"]
+    assert loaded_by_import(server, ["torch", "transformers", "peft", "optimum"]) == []
 
 
 def test_admin_checks_drift_now_and_starts_a_manual_retrain(tmp_path: Path) -> None:
