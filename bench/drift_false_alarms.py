@@ -80,13 +80,13 @@ def main() -> None:
 
     from prometheus_client import CollectorRegistry
 
-    from serving.monitor import ServingMonitor
     from sftops.config import load_params
     from sftops.data.prepared import load_prepared
     from sftops.drift.reference import DriftReference
     from sftops.inference import load_runtime
+    from sftops_serving.monitor import ServingMonitor
 
-    logging.getLogger("serving.monitor").setLevel(logging.ERROR)  # one "drift alarm" log line per alarmed window
+    logging.getLogger("sftops_serving.monitor").setLevel(logging.ERROR)  # one "drift alarm" log line per alarmed window
     project = Path(args.project)
     params = load_params(args.params or project / "params.yaml")
     bundle = project / "models" / "onnx"
