@@ -107,7 +107,7 @@ def prepared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_params(tiny_bert_dir: Path) -> Callable[..., Params]:
-    """A factory of params that train the tiny BERT in seconds on one thread (well above chance; see test_training)."""
+    """A factory of params that train the tiny BERT in seconds on one thread (well above chance; see tests/unit/training/test_stage.py)."""
     return lambda **sections: _tiny_params(tiny_bert_dir, **sections)
 
 
