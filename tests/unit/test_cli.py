@@ -16,6 +16,7 @@ from sftops.cli import GROUP, commands
 
 SFTOPS = str(Path(sys.executable).parent / "sftops")
 HELP = {
+    "source": "Fingerprint the raw data source into data/source.json, so that editing the dataset reruns prepare",
     "prepare": "Load, clean, label-map and split the dataset into data/prepared/",
     "tune": "Optuna search over the params' search space; writes models/best_params.json",
     "train": "Fine-tune with the best params; writes models/model/",
@@ -41,7 +42,7 @@ def test_help_lists_every_command_with_its_help_and_is_quick() -> None:
     flat = " ".join(proc.stdout.split())  # argparse wraps long help lines
     for name, text in HELP.items():
         assert f"{name} {text}" in flat
-    assert list(commands())[:6] == ["prepare", "tune", "train", "evaluate", "export", "register"]
+    assert list(commands())[:7] == ["source", "prepare", "tune", "train", "evaluate", "export", "register"]  # dvc.yaml's order
     assert elapsed < 10  # heavy libraries are imported lazily, per command
 
 
