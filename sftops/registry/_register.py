@@ -15,7 +15,7 @@ from ..data.prepared import load_prepared
 from ..dburl import redact
 from ..exceptions import RegistryError
 from ..paths import EVAL_FILE, MODEL_DIR, ONNX_DIR, PREPARED_DIR
-from ..tracking import connect, lineage_tags
+from ..tracking import lineage_tags
 from ._audit import Trigger
 from ._client import registry_client
 from ._gate import GateScores, TestSplit, apply_gate, score_against_champion
@@ -60,23 +60,23 @@ def register_model(
     eval_file: Path = EVAL_FILE,
     prepared_dir: Path = PREPARED_DIR,
     project_dir: Path = Path("."),
-    tracking_uri: str | None = None,
 ) -> Registration:
     """Register models/model + models/onnx as a new version (`challenger`) and let the gate decide on `champion`.
 
-    `tracking_uri` is the store the caller already connected to (the stage runner does); None connects here.
+    Logs to the tracking store the caller connected to (`sftops.stages.register` connects first).
 
     Raises:
         RegistryError: the model, bundle or eval report is missing or malformed (run the earlier stages), or the
             registry cannot be reached or refuses.
-        TrackingError: the tracking store cannot be reached."""
+        TrackingError: the tracking store cannot be reached mid-way."""
     cfg = params.registry
     trigger = current_trigger()
     model_lineage = load_model_lineage(model_dir)
     report = load_eval_report(eval_file)
     BundleManifest.load(bundle_dir)
-    uri = tracking_uri or connect(params.tracking)
-    client = registry_client(uri, params.tracking.connect_timeout)
+    import mlflow  # lazily: importing sftops.registry stays light for the server
+
+    client = registry_client(mlflow.get_tracking_uri(), params.tracking.connect_timeout)
     lineage = lineage_tags(params, cwd=project_dir)
     test_df = load_prepared(prepared_dir).test
     test = TestSplit(list(test_df["text"]), list(test_df["label_name"]), lineage.get("sftops.data_hash"))

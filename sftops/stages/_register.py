@@ -22,12 +22,10 @@ def register(project: str | Path = ".", params: Params | None = None) -> Registe
 
 
 def _register(ctx: StageContext) -> RegisterReport:
-    import mlflow
-
     from ..atomic import write_json
     from ..registry import register_model
 
-    registration = register_model(ctx.params, project_dir=ctx.project, tracking_uri=mlflow.get_tracking_uri())
+    registration = register_model(ctx.params, project_dir=ctx.project)
     write_json(REGISTRATION_FILE, registration.model_dump(mode="json"))
     metrics = {f"gate.{version}.{registration.metric}": score for version, score in registration.scores.items()}
     return RegisterReport(

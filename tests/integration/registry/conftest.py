@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
@@ -18,6 +20,10 @@ import pytest
 from sftops.data.labels import LabelMap
 from sftops.modeling import TrainedModelInfo
 from sftops.testing import make_text_dataset
+
+if TYPE_CHECKING:
+    from sftops.config import Params
+    from sftops.registry import Registration
 
 LABELS = LabelMap(("negative", "neutral", "positive"))
 MAX_LENGTH = 32
@@ -173,3 +179,16 @@ def bundle_version():
         return str(client.create_model_version(name, source, run_id=run.info.run_id).version)
 
     return create
+
+
+@pytest.fixture(scope="session")
+def register() -> Callable[..., Registration]:
+    """`register_model` after connecting to the params' tracking store, as the register stage does."""
+    from sftops.registry import register_model
+    from sftops.tracking import connect
+
+    def _register(params: Params, **kwargs: Any) -> Registration:
+        connect(params.tracking)
+        return register_model(params, **kwargs)
+
+    return _register

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from sftops.bundle import TRAIN_KEYS_FILE, BundleManifest, VariantInfo
 from sftops.data.keys import text_key
 from sftops.data.prepared import load_prepared
-from sftops.registry import audit_history, promote, register_model, registry_client, score_bundle
+from sftops.registry import audit_history, promote, registry_client, score_bundle
 
 LEAKED = 7  # test texts the "leaky" champion claims to have trained on
 
@@ -66,7 +66,7 @@ def test_each_score_counts_the_test_texts_that_model_trained_on(tiny_project, bu
 
 
 def test_registration_reports_overlap_and_scored_variant_of_both_models(
-    server, tiny_project, bundles, bundle_version, project_params
+    server, tiny_project, bundles, bundle_version, project_params, register
 ) -> None:
     texts, _ = _test_split(tiny_project)
     train = set(load_prepared(tiny_project.root / "data/prepared").train["text"].map(text_key))
@@ -79,7 +79,7 @@ def test_registration_reports_overlap_and_scored_variant_of_both_models(
     root = tiny_project.root
     paths = {"model_dir": root / "models/model", "eval_file": root / "metrics/eval.json",
              "prepared_dir": root / "data/prepared", "project_dir": root}
-    reg = register_model(project_params(server, name), bundle_dir=bundles["hybrid"], **paths)
+    reg = register(project_params(server, name), bundle_dir=bundles["hybrid"], **paths)
 
     assert reg.version == "2" and reg.test_overlap == {"2": 0, "1": LEAKED}
     assert reg.variants == {"2": "int8", "1": "fp32"} and reg.devices == {"2": "cpu", "1": "cpu"}
@@ -92,7 +92,7 @@ def test_registration_reports_overlap_and_scored_variant_of_both_models(
     metrics = MlflowClient(server).get_run(reg.run_id).data.metrics
     assert metrics["gate_test_overlap"] == 0 and metrics["gate_champion_test_overlap"] == LEAKED
 
-    keyless = register_model(project_params(server, name), bundle_dir=bundles["keyless"], **paths)
+    keyless = register(project_params(server, name), bundle_dir=bundles["keyless"], **paths)
     assert keyless.test_overlap == {"3": None, "1": LEAKED} and keyless.variants == {"3": "fp32", "1": "fp32"}
     assert MlflowClient(server).get_model_version(name, "3").tags["sftops.gate.test_overlap"] == "unknown"
 

@@ -11,14 +11,14 @@ import yaml
 from mlflow import MlflowClient
 
 from sftops.bundle import BUNDLE_ARTIFACT_PATH
-from sftops.registry import AuditEntry, audit_history, register_model
+from sftops.registry import AuditEntry, audit_history
 from sftops_pipelines.register import main as register_main
 
 NAME = "reg-scenario"
 
 
 @pytest.fixture(scope="module")
-def scenario(mlflow_server_url: str, tiny_project, project_params, reset_mlflow_globals) -> dict:
+def scenario(mlflow_server_url: str, tiny_project, project_params, register, reset_mlflow_globals) -> dict:
     """v1 = constant model (no champion: promoted), v2 = good model via the stage (wins), v3 = constant again (loses)."""
     root = tiny_project.root
     params = project_params(mlflow_server_url, NAME)
@@ -28,13 +28,13 @@ def scenario(mlflow_server_url: str, tiny_project, project_params, reset_mlflow_
     params_file.write_text(yaml.safe_dump(params.model_dump(mode="json")))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", mlflow_server_url)
-        first = register_model(params, bundle_dir=tiny_project.constant_bundle, **paths)
+        first = register(params, bundle_dir=tiny_project.constant_bundle, **paths)
         mp.chdir(root)
         assert register_main(["--params", str(params_file)]) == 0
         second = json.loads((root / "models/registration.json").read_text())
         mp.setenv("SFTOPS_TRIGGER", "retrain")
         mp.setenv("SFTOPS_ACTOR", "retrain-bot")
-        third = register_model(params, bundle_dir=tiny_project.constant_bundle, **paths)
+        third = register(params, bundle_dir=tiny_project.constant_bundle, **paths)
     reset_mlflow_globals()
     return {"first": first, "second": second, "third": third}
 
@@ -107,7 +107,7 @@ def _paths(root: Path) -> dict:
             "prepared_dir": root / "data/prepared", "project_dir": root}
 
 
-def test_corrupt_challenger_onnx_changes_nothing(server, tiny_project, project_params, registry_snapshot,
+def test_corrupt_challenger_onnx_changes_nothing(server, tiny_project, project_params, register, registry_snapshot,
                                                  bundle_version, tmp_path) -> None:
     from sftops.exceptions import RegistryError
     from sftops.registry import promote, registry_client
@@ -119,11 +119,11 @@ def test_corrupt_challenger_onnx_changes_nothing(server, tiny_project, project_p
     (corrupt / "model.onnx").write_bytes(b"\x08\x07 not a protobuf" * 100)
     before = registry_snapshot(server, name)
     with pytest.raises(RegistryError, match=r"corrupt/model.onnx: ONNX Runtime cannot load this model"):
-        register_model(project_params(server, name), bundle_dir=corrupt, **_paths(tiny_project.root))
+        register(project_params(server, name), bundle_dir=corrupt, **_paths(tiny_project.root))
     assert registry_snapshot(server, name) == before
 
 
-def test_unscorable_champion_blocks_registration(server, tiny_project, project_params, registry_snapshot,
+def test_unscorable_champion_blocks_registration(server, tiny_project, project_params, register, registry_snapshot,
                                                  bundle_version, tmp_path) -> None:
     from sftops.exceptions import RegistryError
     from sftops.registry import promote, registry_client
@@ -135,16 +135,20 @@ def test_unscorable_champion_blocks_registration(server, tiny_project, project_p
     promote(registry_client(server), name, 1, "a broken champion")
     before = registry_snapshot(server, name)
     with pytest.raises(RegistryError, match=r"cannot score the current champion \(version 1\).*Nothing was registered"):
-        register_model(project_params(server, name), bundle_dir=tiny_project.good_bundle, **_paths(tiny_project.root))
+        register(project_params(server, name), bundle_dir=tiny_project.good_bundle, **_paths(tiny_project.root))
     assert registry_snapshot(server, name) == before
 
 
 def test_unreachable_registry_fails_before_any_work(tiny_project, project_params, monkeypatch) -> None:
     from sftops.exceptions import TrackingError
+    from sftops.stages import register as register_stage
     from sftops.testing.servers import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    registration = tiny_project.root / "models/registration.json"
+    before = registration.read_bytes() if registration.exists() else None
     with pytest.raises(TrackingError, match="unreachable"):
-        register_model(project_params(url, "x"), bundle_dir=tiny_project.good_bundle, **_paths(tiny_project.root))
+        register_stage(tiny_project.root, project_params(url, "x"))
+    assert (registration.read_bytes() if registration.exists() else None) == before
 
