@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sftops.atomic import atomic_path, write_json
 from sftops.config import load_params
-from sftops.data.prepare import prepare
+from sftops.data import prepare_dataset
 from sftops.defaults import resolve_model_dir
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
@@ -66,7 +66,7 @@ def write_assets(out: Path, params_file: Path, *, tiny: bool = False, max_rows: 
     params = load_params(params_file)
     with atomic_path(out) as tmp, tempfile.TemporaryDirectory() as scratch:
         tmp.mkdir(parents=True)
-        data_meta = prepare(params.data, Path(scratch) / "prepared")
+        data_meta = prepare_dataset(params.data, Path(scratch) / "prepared")
         counts = {
             split: write_split_jsonl(pd.read_parquet(Path(scratch) / "prepared" / f"{split}.parquet"), tmp / f"{split}.jsonl", max_rows)
             for split in SPLITS_WRITTEN

@@ -123,7 +123,7 @@ def main() -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from sftops.config import load_params
-    from sftops.data import load_prepared, prepare
+    from sftops.data import load_prepared, prepare_dataset
     from sftops.evaluation import classification_metrics
     from sftops.export import build_variant, export_onnx, graph_inputs, load_classifier, with_embedding
 
@@ -133,7 +133,7 @@ def main() -> None:
     torch.set_num_threads(threads)
     work = Path(tempfile.mkdtemp(prefix="onnx-speed-"))
     t0 = time.perf_counter()
-    prepare(params.data, work / "prepared")
+    prepare_dataset(params.data, work / "prepared")
     print(f"prepare: {time.perf_counter() - t0:.1f}s")
     data = load_prepared(work / "prepared")
     test_texts, y_test = data.test["text"].astype(str).tolist(), data.test["label"].to_numpy()

@@ -94,14 +94,14 @@ def tiny_classifier_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFa
 def prepared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """data/prepared/ for 300 synthetic texts with learnable labels (hash split 0.6/0.2/0.2: 180 / 63 / 57)."""
     from sftops.config import DataConfig
-    from sftops.data.prepare import prepare
+    from sftops.data import prepare_dataset
     from sftops.testing import make_text_dataset
 
     root = tmp_path_factory.mktemp("prepared")
     make_text_dataset(300).to_csv(root / "data.csv", index=False)
     cfg = DataConfig(source=str(root / "data.csv"), label_column="label",
                      split={"train": 0.6, "validation": 0.2, "test": 0.2})
-    prepare(cfg, root / "prepared")
+    prepare_dataset(cfg, root / "prepared")
     return root / "prepared"
 
 

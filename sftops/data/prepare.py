@@ -18,7 +18,7 @@ from .split import fingerprint, held_out, stratified_split
 log = logging.getLogger(__name__)
 
 
-def prepare(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR) -> dict[str, Any]:
+def prepare_dataset(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR) -> dict[str, Any]:
     """Load, clean, label-map and split the dataset into `out_dir`; return the meta.json contents.
 
     Nothing is replaced unless all succeeds. `sftops.stages.prepare` runs it in a project folder.

@@ -20,7 +20,7 @@ def prepare(project: str | Path = ".", params: Params | None = None) -> PrepareR
 
 
 def _prepare(ctx: StageContext) -> PrepareReport:
-    from ..data import prepare as prepare_dataset
+    from ..data import prepare_dataset
 
     meta = prepare_dataset(ctx.params.data, PREPARED_DIR)
     metrics = {"rows_read": meta["rows_read"], "rows_kept": meta["rows_kept"],

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sftops.config import DataConfig
-from sftops.data import load_prepared, prepare
+from sftops.data import load_prepared, prepare_dataset
 from sftops.exceptions import DataError
 from sftops.testing import make_text_dataset
 
@@ -48,7 +48,7 @@ def test_bad_feedback_rows_are_dropped_and_counted_not_fatal(tmp_path: Path, sou
         '"unterminated quote,negative\n'          # unparsable (swallows the rest of the file)
     ))
     _feedback(tmp_path, "b.jsonl", '{"text": "json row fine", "label": "negative"}\n{broken json\n[1, 2]\n')
-    meta = prepare(_cfg(tmp_path), tmp_path / "out")
+    meta = prepare_dataset(_cfg(tmp_path), tmp_path / "out")
     dropped = meta["dropped"]
     assert (dropped["control_characters"], dropped["unparsable"], dropped["missing_label"], dropped["unknown_label"]) == (3, 4, 1, 1)
     assert meta["extra_sources"]["rows_read"] == 12 and meta["extra_sources"]["rows_kept"] == 3
@@ -62,22 +62,22 @@ def test_an_extra_file_with_no_usable_row_adds_nothing(tmp_path: Path, source: p
     _feedback(tmp_path, "header_only.csv", "text,label\n")
     _feedback(tmp_path, "empty.csv", "")
     _feedback(tmp_path, "garbage.jsonl", "not json\n")
-    meta = prepare(_cfg(tmp_path), tmp_path / "out")
+    meta = prepare_dataset(_cfg(tmp_path), tmp_path / "out")
     assert meta["rows_kept"] == 90 and meta["dropped"]["unparsable"] == 1
 
 
 def test_a_bad_main_source_still_fails_with_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "source.csv").write_bytes(b'text,label\n"nul \x00 inside",positive\nfine,negative\n')
     with pytest.raises(DataError, match="looks like UTF-16 or binary"):
-        prepare(_cfg(tmp_path), tmp_path / "out")
+        prepare_dataset(_cfg(tmp_path), tmp_path / "out")
     (tmp_path / "source.csv").write_text('text,label\nfine,negative\n"too,many",positive,fields\n')
     with pytest.raises(DataError, match="malformed CSV"):
-        prepare(_cfg(tmp_path), tmp_path / "out")
+        prepare_dataset(_cfg(tmp_path), tmp_path / "out")
 
 
 def _conflict_setup(tmp_path: Path, source: pd.DataFrame) -> tuple[str, str]:
     """Feedback that flips the label of one source training text; returns (that text, its source label)."""
-    prepare(_cfg(tmp_path), tmp_path / "before")
+    prepare_dataset(_cfg(tmp_path), tmp_path / "before")
     row = load_prepared(tmp_path / "before").train.iloc[0]
     flipped = "positive" if row["label_name"] == "negative" else "negative"
     pd.DataFrame({"text": [row["text"]], "label": [flipped]}).to_csv((tmp_path / "fb").joinpath("f.csv"), index=False)
@@ -92,7 +92,7 @@ def test_a_feedback_label_conflict_follows_the_policy(
 ) -> None:
     (tmp_path / "fb").mkdir()
     text, label = _conflict_setup(tmp_path, source)
-    meta = prepare(_cfg(tmp_path, feedback_conflict=policy), tmp_path / "out")
+    meta = prepare_dataset(_cfg(tmp_path, feedback_conflict=policy), tmp_path / "out")
     assert meta["extra_sources"]["label_conflicts"] == 1 and meta["extra_sources"]["conflict_policy"] == policy
     assert meta["dropped"]["feedback_conflict"] == dropped and meta["dropped"]["conflicting_labels"] == 0
     train = load_prepared(tmp_path / "out").train
@@ -110,5 +110,5 @@ def test_conflicts_within_the_main_source_still_drop_both(tmp_path: Path) -> Non
     flipped = "positive" if frame["label"][0] == "negative" else "negative"
     conflict = pd.DataFrame({"text": [frame["text"][0].upper()], "label": [flipped]})
     pd.concat([frame, conflict]).to_csv(tmp_path / "source.csv", index=False)
-    meta = prepare(_cfg(tmp_path), tmp_path / "out")
+    meta = prepare_dataset(_cfg(tmp_path), tmp_path / "out")
     assert meta["dropped"]["conflicting_labels"] == 2 and meta["extra_sources"]["label_conflicts"] == 0

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sftops.config import DataConfig
-from sftops.data import LabelMap, load_prepared, prepare
+from sftops.data import LabelMap, load_prepared, prepare_dataset
 from sftops.data.clean import clean
 from sftops.data.sources import RawData, load_source
 from sftops.exceptions import DataError
@@ -86,9 +86,9 @@ def test_cleaning_counts_each_reason() -> None:
 def test_split_is_stratified_and_deterministic(tmp_path: Path, frame: pd.DataFrame) -> None:
     src = tmp_path / "d.csv"
     frame.to_csv(src, index=False)
-    meta1 = prepare(_cfg(src, split_salt="a"), tmp_path / "a")
-    meta2 = prepare(_cfg(src, split_salt="a"), tmp_path / "b")
-    meta3 = prepare(_cfg(src, split_salt="b"), tmp_path / "c")
+    meta1 = prepare_dataset(_cfg(src, split_salt="a"), tmp_path / "a")
+    meta2 = prepare_dataset(_cfg(src, split_salt="a"), tmp_path / "b")
+    meta3 = prepare_dataset(_cfg(src, split_salt="b"), tmp_path / "c")
     assert meta1["fingerprint"] == meta2["fingerprint"] != meta3["fingerprint"]  # the salt alone re-splits
     counts = meta1["counts"]
     assert sum(counts[s]["total"] for s in counts) == 120
@@ -106,7 +106,7 @@ def test_caps_keep_label_proportions(tmp_path: Path) -> None:
     frame.loc[:199, "label"] = "negative"  # 250 negative / 50 positive: 5 to 1
     src = tmp_path / "d.parquet"
     frame.to_parquet(src)
-    meta = prepare(_cfg(src, max_samples={"train": 30, "test": 9}), tmp_path / "out")
+    meta = prepare_dataset(_cfg(src, max_samples={"train": 30, "test": 9}), tmp_path / "out")
     assert meta["counts"]["train"]["total"] == 30
     per = meta["counts"]["train"]["per_label"]
     assert 24 <= per["negative"] <= 26 and per["positive"] == 30 - per["negative"]  # 5 to 1, up to hashing
@@ -118,7 +118,7 @@ def test_caps_never_drop_extra_source_rows(tmp_path: Path) -> None:
     feedback = make_text_dataset(40, ("negative", "positive"), seed=2)
     feedback.to_csv(tmp_path / "feedback.csv", index=False)
     cfg = _cfg(tmp_path / "main.csv", extra_sources=[str(tmp_path / "*feedback.csv")], max_samples={"train": 20})
-    prepare(cfg, tmp_path / "out")
+    prepare_dataset(cfg, tmp_path / "out")
     data = load_prepared(tmp_path / "out")
     everything = pd.concat([data.train, data.validation, data.test])
     assert set(feedback["text"]) <= set(everything["text"])  # all 40 feedback rows survive the caps
@@ -140,7 +140,7 @@ def test_label_map_is_stable_and_round_trips(tmp_path: Path) -> None:
 
 def _expect_error(cfg: DataConfig, out: Path, match: str) -> None:
     with pytest.raises(DataError, match=match):
-        prepare(cfg, out)
+        prepare_dataset(cfg, out)
     assert not out.exists()
     assert not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")]
 
@@ -188,8 +188,8 @@ def test_malformed_files(tmp_path: Path) -> None:
 def test_failed_rerun_keeps_previous_output(tmp_path: Path, frame: pd.DataFrame) -> None:
     frame.to_csv(tmp_path / "d.csv", index=False)
     out = tmp_path / "out"
-    meta = prepare(_cfg(tmp_path / "d.csv"), out)
+    meta = prepare_dataset(_cfg(tmp_path / "d.csv"), out)
     (tmp_path / "d.csv").write_text("text,label\n")
     with pytest.raises(DataError):
-        prepare(_cfg(tmp_path / "d.csv"), out)
+        prepare_dataset(_cfg(tmp_path / "d.csv"), out)
     assert json.loads((out / "meta.json").read_text())["fingerprint"] == meta["fingerprint"]

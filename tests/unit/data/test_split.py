@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sftops.config import DataConfig
-from sftops.data import load_prepared, prepare
+from sftops.data import load_prepared, prepare_dataset
 from sftops.data.keys import split_bucket, text_key
 from sftops.data.prepared import TRAIN_KEYS_FILE
 from sftops.exceptions import DataError
@@ -54,7 +54,7 @@ def _assert_nothing_moved(v1, v2) -> None:
 def test_adding_source_rows_and_feedback_moves_no_row_between_splits(tmp_path: Path) -> None:
     source = make_text_dataset(600, LABELS, seed=1)
     _write(tmp_path, source)
-    prepare(_cfg(tmp_path), tmp_path / "v1")
+    prepare_dataset(_cfg(tmp_path), tmp_path / "v1")
     v1 = load_prepared(tmp_path / "v1")
     # v2: more source rows, plus feedback: new texts, a v1 test text (same label) and a v1 train text re-cased
     more = make_text_dataset(300, LABELS, seed=2)
@@ -65,7 +65,7 @@ def test_adding_source_rows_and_feedback_moves_no_row_between_splits(tmp_path: P
                       "label": [test_row["label_name"], train_row["label_name"]]}),
     ])
     _write(tmp_path, pd.concat([source, more]), feedback)
-    meta = prepare(_cfg(tmp_path), tmp_path / "v2")
+    meta = prepare_dataset(_cfg(tmp_path), tmp_path / "v2")
     v2 = load_prepared(tmp_path / "v2")
     _assert_nothing_moved(v1, v2)
     # feedback on a test text does not pull it into training; the text is held out of every split (a model
@@ -91,7 +91,7 @@ def test_random_additions_with_caps_never_move_a_row(tmp_path: Path, seed: int) 
     versions = []
     for step in range(4):
         _write(tmp_path, pool.iloc[source], pool.iloc[feedback])
-        prepare(_cfg(tmp_path, max_samples=caps), tmp_path / f"v{step}")
+        prepare_dataset(_cfg(tmp_path, max_samples=caps), tmp_path / f"v{step}")
         versions.append(load_prepared(tmp_path / f"v{step}"))
         only_feedback = [i for i in feedback if i not in source]
         deleted = set(rng.sample(only_feedback, min(3, len(only_feedback))))
@@ -108,7 +108,7 @@ def test_split_is_the_hash_bucket_of_the_text(tmp_path: Path) -> None:
     source = make_text_dataset(300, LABELS, seed=4)
     _write(tmp_path, source)
     cfg = _cfg(tmp_path, split_salt="pepper")
-    prepare(cfg, tmp_path / "out")
+    prepare_dataset(cfg, tmp_path / "out")
     data = load_prepared(tmp_path / "out")
     for split, (lo, hi) in {"train": (0, 0.8), "validation": (0.8, 0.9), "test": (0.9, 1)}.items():
         buckets = [split_bucket(t, "pepper") for t in data.split(split)["text"]]
@@ -119,7 +119,7 @@ def test_split_is_the_hash_bucket_of_the_text(tmp_path: Path) -> None:
 def test_feedback_can_opt_in_to_the_hashed_split(tmp_path: Path) -> None:
     source, feedback = make_text_dataset(300, LABELS, seed=5), make_text_dataset(200, LABELS, seed=6)
     _write(tmp_path, source, feedback)
-    prepare(_cfg(tmp_path, extra_sources_split="hash"), tmp_path / "out")
+    prepare_dataset(_cfg(tmp_path, extra_sources_split="hash"), tmp_path / "out")
     data = load_prepared(tmp_path / "out")
     fb = set(feedback["text"])
     in_test = fb & set(data.test["text"])
@@ -129,7 +129,7 @@ def test_feedback_can_opt_in_to_the_hashed_split(tmp_path: Path) -> None:
 
 def test_train_keys_file_lists_the_training_texts(tmp_path: Path) -> None:
     _write(tmp_path, make_text_dataset(200, LABELS, seed=7), make_text_dataset(10, LABELS, seed=8))
-    prepare(_cfg(tmp_path), tmp_path / "out")
+    prepare_dataset(_cfg(tmp_path), tmp_path / "out")
     data = load_prepared(tmp_path / "out")
     lines = (tmp_path / "out" / TRAIN_KEYS_FILE).read_text().splitlines()
     assert lines == sorted({text_key(t) for t in data.train["text"]}) == data.keys("train")
@@ -140,12 +140,12 @@ def test_a_tiny_label_still_reaches_every_split_deterministically(tmp_path: Path
     source = make_text_dataset(120, ("negative", "positive"), seed=9)
     rare = pd.DataFrame({"text": ["rare one here", "rare two here", "rare three here"], "label": ["rare"] * 3})
     _write(tmp_path, pd.concat([source, rare]))
-    metas = [prepare(_cfg(tmp_path), tmp_path / name) for name in ("a", "b")]
+    metas = [prepare_dataset(_cfg(tmp_path), tmp_path / name) for name in ("a", "b")]
     assert metas[0]["fingerprint"] == metas[1]["fingerprint"]
     assert {s: c["per_label"]["rare"] for s, c in metas[0]["counts"].items()} == {"train": 1, "validation": 1, "test": 1}
     _write(tmp_path, pd.concat([source, rare.iloc[:2]]))
     with pytest.raises(DataError, match=r"labels \{'rare': 2\} have fewer than 3 examples"):
-        prepare(_cfg(tmp_path), tmp_path / "c")
+        prepare_dataset(_cfg(tmp_path), tmp_path / "c")
 
 
 def test_data_seed_of_old_params_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sftops.config import DataConfig
-from sftops.data import load_prepared, prepare
+from sftops.data import load_prepared, prepare_dataset
 from sftops.feedback import FeedbackStore
 from sftops.retraining import merge_feedback
 from sftops.testing import make_text_dataset
@@ -56,7 +56,7 @@ def test_deleted_and_expired_feedback_vanish_from_training_at_the_next_merge(tmp
 
     def train_after_merge(**kw) -> set[str]:
         merge_feedback(db, out, cfg, LABELS, now=time.time() + 1, **kw)
-        prepare(cfg, tmp_path / "prepared")
+        prepare_dataset(cfg, tmp_path / "prepared")
         return set(load_prepared(tmp_path / "prepared").train["text"])
 
     assert {t for t, _ in feedback} <= train_after_merge(retention_days=30)

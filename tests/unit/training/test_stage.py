@@ -33,13 +33,13 @@ def test_training_learns_the_synthetic_labels(make_params, salt, tmp_path):
     The 32-wide tiny BERT of the other tests plateaus at two of three classes on some splits
     (macro-F1 ~0.56), so this test gives the model room (64 wide, 4 heads) and a calmer rate."""
     from sftops.config import DataConfig
-    from sftops.data.prepare import prepare
+    from sftops.data import prepare_dataset
     from sftops.testing import make_text_dataset, make_tiny_bert
 
     make_text_dataset(300).to_csv(tmp_path / "data.csv", index=False)
     cfg = DataConfig(source=str(tmp_path / "data.csv"), label_column="label", split_salt=salt,
                      split={"train": 0.6, "validation": 0.2, "test": 0.2})
-    prepare(cfg, tmp_path / "prepared")
+    prepare_dataset(cfg, tmp_path / "prepared")
     data = load_prepared(tmp_path / "prepared")
     base = make_tiny_bert(tmp_path / "model", hidden=64, heads=4)
     params = make_params(model={"base": str(base)}, train={"learning_rate": 2e-3, "epochs": 8, "warmup_ratio": 0.1})
