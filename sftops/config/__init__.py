@@ -1,10 +1,10 @@
 """Typed pipeline params: `load_params("params.yaml")` returns a validated `Params`."""
 
-from ._data import DataConfig, SplitCaps, SplitFractions
+from ._data import DataConfig, SplitCaps, SplitFractions, SplitSources
 from ._drift import ALL_DETECTORS, DriftConfig, RetrainConfig
 from ._export import ExportConfig
 from ._model import LoraConfig, ModelConfig
-from ._params import Params, load_params, parse_params
+from ._params import TASK_METRICS, Params, Task, load_params, parse_params
 from ._registry import RegistryConfig
 from ._serve import ServeConfig
 from ._tracking import TrackingConfig
@@ -13,6 +13,7 @@ from ._tune import Categorical, FloatRange, IntRange, TuneConfig
 
 __all__ = [
     "ALL_DETECTORS",
+    "TASK_METRICS",
     "Categorical",
     "DataConfig",
     "DriftConfig",
@@ -27,6 +28,8 @@ __all__ = [
     "ServeConfig",
     "SplitCaps",
     "SplitFractions",
+    "SplitSources",
+    "Task",
     "TrackingConfig",
     "TrainConfig",
     "TuneConfig",

@@ -39,16 +39,53 @@ class SplitCaps(Section):
     test: PositiveInt | None = None
 
 
+class SplitSources(Section):
+    """One source per split, for datasets that come split (published benchmarks): their splits are kept as they are.
+
+    `train` is required; a split left out is carved from train by the text hash, in the
+    proportions of `data.split`."""
+
+    train: str = Field(min_length=1)
+    validation: str | None = None
+    test: str | None = None
+
+
+def _default_split_values() -> dict[str, list[str]]:
+    return {"train": ["train"], "validation": ["validation", "valid", "val", "dev"], "test": ["test"]}
+
+
 class DataConfig(Section):
     """Dataset source, columns, cleaning rules and the split."""
 
-    source: str = Field(
+    source: str | SplitSources = Field(
         "builtin:tweets",
-        description="'builtin:tweets', or a path to a CSV, JSON Lines or Parquet file, "
-        "or to a folder written by datasets' save_to_disk.",
+        description="'builtin:tweets' or 'builtin:ner-tweets', or a path to a CSV, JSON Lines or Parquet file, "
+        "a CoNLL file (.conll/.txt/.iob/.bio, token classification), or a folder written by datasets' save_to_disk; "
+        "or {train: PATH, validation: PATH, test: PATH}: the dataset's own splits, kept as they are.",
     )
     text_column: str = Field("text", min_length=1)
     label_column: str = Field("sentiment", min_length=1)
+    tokens_column: str = Field(
+        "tokens", min_length=1, description="Token classification: the column holding each sentence's token list (JSONL, "
+        "Parquet, datasets folders)."
+    )
+    tags_column: str = Field(
+        "tags", min_length=1, description="Token classification: the column holding each sentence's tag list "
+        "(names, or ClassLabel ids in a datasets folder)."
+    )
+    tag_scheme: Literal["auto", "iob2", "iob1", "bioes"] = Field(
+        "auto", description="Token classification: the tagging scheme of the source; converted to IOB2. auto = BIOES when "
+        "S-/E- tags occur, else IOB2 (an I-X that follows no X is repaired to B-X and counted)."
+    )
+    split_column: str | None = Field(
+        None, description="A column naming each row's split (e.g. 'split'): the dataset's own split is kept; "
+        "its values are mapped by split_values."
+    )
+    split_values: dict[Literal["train", "validation", "test"], list[str]] = Field(
+        default_factory=_default_split_values,
+        description="With split_column: the column values that mean each split (compared case-insensitively); "
+        "rows with any other value are dropped and counted.",
+    )
     encoding: str | None = Field(
         None, description="Text encoding of a CSV/JSONL file; null = UTF-8 with repair of mis-decoded bytes."
     )
@@ -102,4 +139,20 @@ class DataConfig(Section):
             raise ValueError(f"labels needs at least 2 classes, got {self.labels}")
         if self.text_column == self.label_column:
             raise ValueError("text_column and label_column must differ")
+        if self.tokens_column == self.tags_column:
+            raise ValueError("tokens_column and tags_column must differ")
+        if isinstance(self.source, SplitSources) and self.split_column is not None:
+            raise ValueError("give the dataset's own splits either as one source per split or as split_column, not both")
+        seen: dict[str, str] = {}
+        for split, values in self.split_values.items():
+            for value in values:
+                other = seen.setdefault(value.strip().lower(), split)
+                if other != split:
+                    raise ValueError(f"split_values: {value!r} is listed for both {other} and {split}")
         return self
+
+    def sources(self) -> list[str]:
+        """Every path or builtin name `source` names (one, or one per given split)."""
+        if isinstance(self.source, SplitSources):
+            return [s for s in (self.source.train, self.source.validation, self.source.test) if s is not None]
+        return [self.source]

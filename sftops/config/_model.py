@@ -35,6 +35,10 @@ class ModelConfig(Section):
         None, ge=0, lt=1, description="Hidden and attention dropout; null keeps the model's own."
     )
     lora: LoraConfig = LoraConfig()
+    label_all_subtokens: bool = Field(
+        False, description="Token classification: train on every sub-token of a word (its word's tag, B- turned I- "
+        "after the first); false = the first sub-token only, the others ignored by the loss."
+    )
 
     @model_validator(mode="after")
     def _strategy(self) -> ModelConfig:

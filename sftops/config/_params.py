@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from ..exceptions import ConfigError
 from ._base import Section
@@ -21,10 +21,22 @@ from ._tracking import TrackingConfig
 from ._train import TrainConfig
 from ._tune import TuneConfig
 
+Task = Literal["classification", "token_classification"]
+
+# what each task's metrics are called: the gate's and the trials' defaults, and which of them a task may use
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("macro_f1", "accuracy"),
+    "token_classification": ("entity_f1", "token_accuracy"),
+}
+
 
 class Params(Section):
     """Every knob the pipeline reads, one typed section per concern."""
 
+    task: Task = Field(
+        "classification", description="classification: one label per text; token_classification: one tag per token "
+        "(named entities, IOB2), served as entity spans."
+    )
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
@@ -34,6 +46,34 @@ class Params(Section):
     export: ExportConfig = ExportConfig()
     serve: ServeConfig = ServeConfig()
     drift: DriftConfig = DriftConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, values: Any) -> Any:
+        """The gate's metric and the trials' metric default to the task's own when params.yaml does not name them."""
+        if not isinstance(values, dict) or values.get("task") != "token_classification":
+            return values
+        values = dict(values)
+        for section, key, default in (("registry", "primary_metric", "entity_f1"), ("tune", "metric", "eval_entity_f1")):
+            given = values.get(section)
+            if given is None:
+                values[section] = {key: default}
+            elif isinstance(given, dict) and key not in given:
+                values[section] = {**given, key: default}
+        return values
+
+    @model_validator(mode="after")
+    def _task_metrics(self) -> Params:
+        allowed = TASK_METRICS[self.task]
+        if self.registry.primary_metric not in allowed:
+            raise ValueError(
+                f"registry.primary_metric {self.registry.primary_metric!r} is not a {self.task} metric; use one of {list(allowed)}"
+            )
+        if self.tune.metric.removeprefix("eval_") not in allowed:
+            raise ValueError(
+                f"tune.metric {self.tune.metric!r} is not a {self.task} metric; use one of {['eval_' + m for m in allowed]}"
+            )
+        return self
 
 
 def _describe(error: Mapping[str, Any]) -> str:

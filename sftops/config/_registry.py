@@ -14,7 +14,10 @@ class RegistryConfig(Section):
     """Registered model name and how a challenger must beat the champion on today's test split."""
 
     model_name: str = Field("sftops-sentiment", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    primary_metric: Literal["macro_f1", "accuracy"] = "macro_f1"
+    primary_metric: Literal["macro_f1", "accuracy", "entity_f1", "token_accuracy"] = Field(
+        "macro_f1", description="What the promotion gate compares; when not given, the task's own: macro_f1 "
+        "(classification), entity_f1 (token classification)."
+    )
     min_improvement: float = Field(0.0, ge=0, le=1, description="Challenger must beat champion by at least this.")
     gate_batch_size: PositiveInt = Field(64, description="Batch size when the gate scores bundles with ONNX Runtime.")
     lock_file: str = Field(

@@ -32,6 +32,10 @@ class ServeConfig(Section):
         0, ge=0, description="Batch worker threads, each running one batch at a time; 0 = 2 (1 on a single core)"
     )
     intra_op_threads: int = Field(0, ge=0, description="ONNX Runtime threads per batch; 0 = cores / workers")
+    aggregation: Literal["first", "average", "max"] = Field(
+        "first", description="Token classification: a word's tag from its first sub-token, or from its sub-tokens' "
+        "probabilities averaged, or from the sub-token with the highest probability."
+    )
     max_batch_size: PositiveInt = 32
     max_wait_ms: float = Field(
         0.0, ge=0, description="How long a batch waits to fill before it runs; 0 = take what is queued "

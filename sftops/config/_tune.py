@@ -69,7 +69,10 @@ class TuneConfig(Section):
     )
     n_trials: PositiveInt | None = 4
     timeout: PositiveFloat | None = Field(None, description="Seconds; the study stops after this.")
-    metric: str = "eval_macro_f1"
+    metric: str = Field(
+        "eval_macro_f1", description="The validation metric trials maximise; when not given, the task's own: "
+        "eval_macro_f1 (classification), eval_entity_f1 (token classification)."
+    )
     sampler_seed: int = 42
     pruner: Literal["median", "hyperband", "none"] = "median"
     max_train_samples: PositiveInt | None = Field(
