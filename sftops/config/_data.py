@@ -50,7 +50,10 @@ class SplitSources(Section):
     test: str | None = None
 
 
-def _default_split_values() -> dict[str, list[str]]:
+SplitName = Literal["train", "validation", "test"]
+
+
+def _default_split_values() -> dict[SplitName, list[str]]:
     return {"train": ["train"], "validation": ["validation", "valid", "val", "dev"], "test": ["test"]}
 
 
@@ -81,7 +84,7 @@ class DataConfig(Section):
         None, description="A column naming each row's split (e.g. 'split'): the dataset's own split is kept; "
         "its values are mapped by split_values."
     )
-    split_values: dict[Literal["train", "validation", "test"], list[str]] = Field(
+    split_values: dict[SplitName, list[str]] = Field(
         default_factory=_default_split_values,
         description="With split_column: the column values that mean each split (compared case-insensitively); "
         "rows with any other value are dropped and counted.",
