@@ -80,11 +80,45 @@ class ReadyResponse(BaseModel):
     version: str | None = None
 
 
+class FeedbackEntity(BaseModel):
+    """One entity the client says a text holds: a character span of that text and its type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int = Field(ge=0, description="character offset of the entity's first character in `text`")
+    end: int = Field(gt=0, description="character offset just past the entity's last character (exclusive)")
+    type: NonBlank = Field(description="one of the served model's entity types")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FeedbackEntity:
+        if self.end <= self.start:
+            raise ValueError(f"entity end {self.end} must be greater than its start {self.start} (end is exclusive)")
+        return self
+
+
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"text": "I love it", "label": "positive"}]})
+    """A corrected answer for one text: `label` for a classifier, `entities` for a token-classification (NER) model."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"text": "I love it", "label": "positive"},
+        {"text": "Ada Lovelace lived in London", "entities": [
+            {"start": 0, "end": 12, "type": "PER"}, {"start": 22, "end": 28, "type": "LOC"}]},
+    ]})
 
     text: CleanText = Field(description="no control characters other than tab, newline and CR")
-    label: NonBlank
+    label: NonBlank | None = Field(None, description="the right class (classification models)")
+    entities: list[FeedbackEntity] | None = Field(
+        None, description="every entity in the text, char offsets into `text` (NER models; [] when it holds none)")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> FeedbackRequest:
+        if (self.label is None) == (self.entities is None):
+            raise ValueError('send exactly one of "label" (a classification model\'s class) or "entities" '
+                             '(a list of {start, end, type} for an NER model)')
+        for entity in self.entities or []:
+            if entity.end > len(self.text):
+                raise ValueError(f"entity {entity.start}:{entity.end} ends past the text ({len(self.text)} characters)")
+        return self
 
 
 class FeedbackResponse(BaseModel):
