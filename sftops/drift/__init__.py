@@ -1,13 +1,14 @@
 """Drift detection: compare a sliding window of live inputs and outputs with a reference profile.
 
 Detectors (pure numpy/scipy), each returning a score, a p-value and an alarm flag:
-labels (chi-square + PSI), confidence and token length (KS), unknown-token rate
+labels (chi-square + PSI; for an NER model the mix of predicted entity types, plus
+`entities`: entities per text, KS), confidence and token length (KS), unknown-token rate
 (two-proportion z), embeddings (MMD with an RBF kernel and a permutation test).
 `DriftMonitor` combines them with a Bonferroni correction.
 """
 
 from ._distribution import ks_shift, proportion_shift
-from ._labels import label_shift, psi
+from ._labels import count_shift, label_shift, psi
 from ._mmd import mmd_test, rbf_kernel
 from ._monitor import DriftMonitor, DriftReport
 from ._profile import Observations, ReferenceProfile
@@ -19,6 +20,7 @@ __all__ = [
     "DriftReport",
     "Observations",
     "ReferenceProfile",
+    "count_shift",
     "ks_shift",
     "label_shift",
     "mmd_test",

@@ -1,7 +1,13 @@
-"""A bounded window of live observations, tested against the reference every `check_every` observations."""
+"""A bounded window of live observations, tested against the reference every `check_every` observations.
+
+The same monitor watches both tasks. For an NER reference the `labels` detector tests the mix of
+predicted entity types and adds a second test, `entities` (predicted entities per text, KS); the
+Bonferroni threshold divides `drift.p_value` by the number of tests actually run.
+"""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,7 +17,7 @@ import numpy as np
 
 from ..config import DriftConfig
 from ._distribution import ks_shift, proportion_shift
-from ._labels import label_shift
+from ._labels import count_shift
 from ._mmd import mmd_test
 from ._profile import Observations, ReferenceProfile
 from ._result import DetectorResult
@@ -80,6 +86,15 @@ class DriftMonitor:
     def __init__(self, reference: ReferenceProfile, cfg: DriftConfig) -> None:
         self.reference = reference
         self.cfg = cfg
+        extra = 1 if reference.task == "token_classification" and "labels" in cfg.detectors else 0
+        self.tests = len(cfg.detectors) + extra
+        self.alpha = cfg.p_value / self.tests
+        needed = math.floor(self.tests / cfg.p_value + 1e-9)  # the same rule DriftConfig checks for its detectors
+        if "embedding" in cfg.detectors and cfg.mmd_permutations < needed:
+            raise ValueError(
+                f"drift.mmd_permutations={cfg.mmd_permutations} cannot give a p-value below {self.alpha:g} "
+                f"(drift.p_value over the {self.tests} tests this model's drift check runs); use at least {needed}"
+            )
         rng = np.random.default_rng(cfg.seed)
         emb = np.asarray(reference.embeddings, dtype=np.float32)
         if len(emb) > cfg.mmd_reference_size:
@@ -87,7 +102,7 @@ class DriftMonitor:
         self._ref_embeddings = emb
         self._lock = threading.Lock()
         self._embeddings = _Ring(cfg.window, emb.shape[1], np.float32)
-        self._labels = _Ring(cfg.window, None, np.int64)
+        self._counts = _Ring(cfg.window, reference.num_labels, np.int64)  # per text: one-hot label, or entities per type
         self._confidence = _Ring(cfg.window, None, np.float64)
         self._tokens = _Ring(cfg.window, None, np.int64)
         self._unknown = _Ring(cfg.window, None, np.int64)
@@ -98,22 +113,22 @@ class DriftMonitor:
     @property
     def window_size(self) -> int:
         """Observations in the window now (at most `drift.window`)."""
-        return self._labels.size
+        return self._confidence.size
 
     def observe(self, batch: Observations) -> bool:
         """Add a batch to the window; True when an evaluation is due (every `check_every` observations)."""
         if len(batch) == 0:
             return False
-        probs = np.asarray(batch.probs, dtype=np.float64)
+        if batch.task != self.reference.task:
+            raise ValueError(f"a {batch.task} batch cannot be observed against a {self.reference.task} reference")
+        counts, confidence = self._counts_and_confidence(batch)
         emb = np.asarray(batch.embeddings, dtype=np.float32)
-        if probs.ndim != 2 or probs.shape[1] != self.reference.num_labels:
-            raise ValueError(f"probs must be (batch, {self.reference.num_labels}), got {probs.shape}")
         if emb.ndim != 2 or emb.shape[1] != self._ref_embeddings.shape[1]:
             raise ValueError(f"embeddings must be (batch, {self._ref_embeddings.shape[1]}), got {emb.shape}")
         with self._lock:
             self._embeddings.extend(emb)
-            self._labels.extend(probs.argmax(axis=1))
-            self._confidence.extend(probs.max(axis=1))
+            self._counts.extend(counts)
+            self._confidence.extend(confidence)
             self._tokens.extend(np.asarray(batch.n_tokens, dtype=np.int64))
             self._unknown.extend(np.asarray(batch.n_unknown, dtype=np.int64))
             self.observed_total += len(batch)
@@ -122,42 +137,60 @@ class DriftMonitor:
             self._since_check %= self.cfg.check_every
             return due
 
+    def _counts_and_confidence(self, batch: Observations) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: counts over the reference's classes (a classifier's argmax one-hot) and the confidence."""
+        k = self.reference.num_labels
+        if batch.probs is not None:
+            probs = np.asarray(batch.probs, dtype=np.float64)
+            if probs.ndim != 2 or probs.shape[1] != k:
+                raise ValueError(f"probs must be (batch, {k}), got {probs.shape}")
+            return np.eye(k, dtype=np.int64)[probs.argmax(axis=1)], probs.max(axis=1)
+        counts = np.asarray(batch.entity_counts, dtype=np.int64)
+        if counts.ndim != 2 or counts.shape[1] != k:
+            raise ValueError(f"entity_counts must be (batch, {k}), got {counts.shape}")
+        return counts, np.asarray(batch.confidence, dtype=np.float64)
+
     def evaluate(self) -> DriftReport:
         """Test the current window against the reference with every configured detector."""
         with self._lock:
-            n = self._labels.size
+            n = self._confidence.size
             window = {
-                "embeddings": self._embeddings.snapshot(), "labels": self._labels.snapshot(),
+                "embeddings": self._embeddings.snapshot(), "counts": self._counts.snapshot(),
                 "confidence": self._confidence.snapshot(), "tokens": self._tokens.snapshot(),
                 "unknown": self._unknown.snapshot(),
             }
             total = self.observed_total
             self._evaluations += 1
             seed = self.cfg.seed + self._evaluations
-        alpha = self.cfg.detector_alpha
+        alpha = self.alpha
         if n < self.cfg.min_samples:
             return DriftReport("warming_up", time.time(), n, total, self.cfg.p_value, alpha)
-        results = [self._run(name, window, alpha, seed) for name in self.cfg.detectors]
+        results = [result for name in self.cfg.detectors for result in self._run(name, window, alpha, seed)]
         return DriftReport("alarm" if any(r.alarm for r in results) else "ok", time.time(), n, total, self.cfg.p_value, alpha, results)
 
-    def _run(self, name: str, window: dict[str, np.ndarray], alpha: float, seed: int) -> DetectorResult:
+    def _run(self, name: str, window: dict[str, np.ndarray], alpha: float, seed: int) -> list[DetectorResult]:
         ref = self.reference
         if name == "labels":
-            return label_shift(ref.label_counts, window["labels"], alpha=alpha, psi_threshold=self.cfg.psi_threshold)
+            counts = window["counts"]
+            mix = count_shift("labels", ref.label_counts, counts.sum(axis=0), alpha=alpha,
+                              psi_threshold=self.cfg.psi_threshold)
+            if ref.entities_per_text is None:
+                return [mix]
+            return [mix, ks_shift("entities", ref.entities_per_text, counts.sum(axis=1), alpha=alpha)]
         if name == "confidence":
-            return ks_shift("confidence", ref.confidences, window["confidence"], alpha=alpha)
+            return [ks_shift("confidence", ref.confidences, window["confidence"], alpha=alpha)]
         if name == "length":
-            return ks_shift("length", ref.token_lengths, window["tokens"], alpha=alpha)
+            return [ks_shift("length", ref.token_lengths, window["tokens"], alpha=alpha)]
         if name == "unknown":
             unknown, tokens = window["unknown"], window["tokens"]
             if ref.unknown_unit == "text":
                 hits, trials = int(np.sum(unknown > 0)), len(unknown)
             else:
                 hits, trials = int(unknown.sum()), int(tokens.sum())
-            return proportion_shift("unknown", ref.unknown_hits, ref.unknown_trials, hits, max(trials, 1), alpha=alpha)
+            return [proportion_shift("unknown", ref.unknown_hits, ref.unknown_trials, hits, max(trials, 1), alpha=alpha)]
         if name == "embedding":
-            return mmd_test(
+            return [mmd_test(
                 self._ref_embeddings, window["embeddings"], alpha=alpha,
                 permutations=self.cfg.mmd_permutations, seed=seed,
-            )
+            )]
         raise ValueError(f"unknown drift detector {name!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sftops.drift import ks_shift, label_shift, mmd_test, proportion_shift, psi
+from sftops.drift import count_shift, ks_shift, label_shift, mmd_test, proportion_shift, psi
 
 WINDOWS = 50
 ALPHA = 0.05  # a lenient level so the false-alarm count is measurable in 50 windows
@@ -100,3 +100,15 @@ def test_mmd_of_identical_samples_has_p_value_one_and_is_seeded() -> None:
 def test_mmd_rejects_mismatched_embedding_widths() -> None:
     with pytest.raises(ValueError, match="same width"):
         mmd_test(np.zeros((5, 4)), np.zeros((5, 3)), alpha=0.05)
+
+
+def test_count_shift_compares_entity_type_counts_and_stays_quiet_without_any() -> None:
+    shifted = count_shift("labels", np.array([400, 300, 200, 100]), np.array([20, 40, 60, 80]), alpha=ALPHA,
+                          psi_threshold=0.1)
+    assert shifted.alarm and shifted.score > 0.1 and shifted.n_window == 200 and shifted.n_reference == 1000
+    same = count_shift("labels", np.array([400, 300, 200, 100]), np.array([80, 60, 40, 20]), alpha=ALPHA)
+    assert not same.alarm and same.p_value == pytest.approx(1.0) and same.score == pytest.approx(0.0)
+    empty = count_shift("labels", np.array([0, 0, 0, 0]), np.array([5, 0, 1, 0]), alpha=ALPHA)
+    assert (empty.p_value, empty.score, empty.alarm) == (1.0, 0.0, False)
+    with pytest.raises(ValueError, match="cover different classes"):
+        count_shift("labels", np.array([1, 2, 3]), np.array([1, 2]), alpha=ALPHA)

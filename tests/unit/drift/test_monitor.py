@@ -112,3 +112,97 @@ def test_observe_rejects_a_batch_of_the_wrong_shape() -> None:
 def test_bad_drift_params_name_the_key(drift: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_params({"drift": drift})
+
+
+# An NER model's traffic: entities per text, each of one of T types; a confidence per text.
+T = 4
+TYPE_MIX = np.array([0.4, 0.3, 0.2, 0.1])
+
+
+def _tagged(rng: np.random.Generator, n: int, mix: np.ndarray = TYPE_MIX, rate: float = 0.8) -> Observations:
+    per_text = rng.poisson(rate, n)
+    counts = np.stack([rng.multinomial(k, mix) for k in per_text]) if n else np.zeros((0, T), dtype=int)
+    return Observations.tagged(
+        rng.normal(size=(n, DIM)), counts, rng.beta(8, 2, n), rng.poisson(22, n) + 3, rng.binomial(1, 0.05, n)
+    )
+
+
+def _tagged_reference(obs: Observations) -> ReferenceProfile:
+    assert obs.entity_counts is not None and obs.confidence is not None
+    return ReferenceProfile(
+        embeddings=obs.embeddings, label_counts=obs.entity_counts.sum(0), confidences=obs.confidence,
+        token_lengths=obs.n_tokens, unknown_hits=int((obs.n_unknown > 0).sum()), unknown_trials=len(obs),
+        entities_per_text=obs.entity_counts.sum(1),
+    )
+
+
+def test_ner_reference_runs_the_entity_type_mix_and_entities_per_text_among_six_tests() -> None:
+    rng = np.random.default_rng(10)
+    sample = _tagged(rng, 1500)
+    monitor = DriftMonitor(_tagged_reference(sample), CFG)
+    monitor.observe(_tagged(rng, 200))
+    report = monitor.evaluate()
+    assert [d.name for d in report.detectors] == ["labels", "entities", "confidence", "length", "unknown", "embedding"]
+    assert report.detector_alpha == pytest.approx(0.05 / 6) and monitor.tests == 6
+
+
+def test_ner_reference_itself_never_alarms_and_fresh_traffic_rarely_does() -> None:
+    rng = np.random.default_rng(11)
+    sample = _tagged(rng, 1500)
+    reference = _tagged_reference(sample)
+    itself = DriftMonitor(reference, CFG)
+    itself.observe(Observations.tagged(sample.embeddings[:200], sample.entity_counts[:200], sample.confidence[:200],
+                                       sample.n_tokens[:200], sample.n_unknown[:200]))
+    report = itself.evaluate()
+    assert report.state == "ok" and not any(d.alarm for d in report.detectors)
+    alarms = 0
+    for _ in range(20):
+        monitor = DriftMonitor(reference, CFG)
+        monitor.observe(_tagged(rng, 200))
+        alarms += monitor.evaluate().alarm
+    assert alarms <= 3  # family-wise rate 0.05 per evaluation: P(>3 of 20) < 2%
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "detector", "quiet"),
+    [
+        ({"mix": np.array([0.1, 0.2, 0.3, 0.4])}, "labels", "entities"),  # same count, other types
+        ({"rate": 2.0}, "entities", "labels"),  # same types, many more entities per text
+    ],
+)
+def test_ner_window_alarms_when_the_entity_mix_or_count_shifts(kwargs: dict, detector: str, quiet: str) -> None:
+    rng = np.random.default_rng(12)
+    monitor = DriftMonitor(_tagged_reference(_tagged(rng, 1500)), CFG)
+    monitor.observe(_tagged(rng, 200, **kwargs))
+    by_name = {d.name: d for d in monitor.evaluate().detectors}
+    assert by_name[detector].alarm and by_name[detector].p_value < monitor.alpha
+    assert not by_name[quiet].alarm
+    if detector == "labels":
+        assert by_name["labels"].score >= CFG.psi_threshold and by_name["labels"].n_window > 0
+
+
+def test_ner_reference_without_entities_is_usable_and_window_entities_alarm() -> None:
+    rng = np.random.default_rng(13)
+    monitor = DriftMonitor(_tagged_reference(_tagged(rng, 600, rate=0.0)), CFG)
+    monitor.observe(_tagged(rng, 200, rate=0.0))
+    assert not monitor.evaluate().alarm
+    monitor.observe(_tagged(rng, 200, rate=1.0))
+    by_name = {d.name: d for d in monitor.evaluate().detectors}
+    assert by_name["entities"].alarm
+    assert (by_name["labels"].p_value, by_name["labels"].alarm) == (1.0, False)  # no reference mix to compare with
+
+
+def test_ner_monitor_refuses_classification_batches_and_too_few_permutations() -> None:
+    rng = np.random.default_rng(14)
+    reference = _tagged_reference(_tagged(rng, 300))
+    monitor = DriftMonitor(reference, CFG)
+    with pytest.raises(ValueError, match="classification batch cannot be observed against a token_classification"):
+        monitor.observe(_traffic(rng, 5))
+    with pytest.raises(ValueError, match=r"entity_counts must be \(batch, 4\)"):
+        bad = _tagged(rng, 5)
+        monitor.observe(Observations.tagged(bad.embeddings, bad.entity_counts[:, :3], bad.confidence, bad.n_tokens,
+                                            bad.n_unknown))
+    with pytest.raises(ValueError, match="use at least 600"):  # 5 detectors but 6 tests: 500 would do for a classifier
+        DriftMonitor(reference, DriftConfig(window=200, min_samples=100, p_value=0.01, mmd_permutations=500))
+    with pytest.raises(ValueError, match="either class probabilities or entity counts"):
+        Observations(bad.embeddings, None, bad.n_tokens, bad.n_unknown)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from sftops.drift.reference import DRIFT_REFERENCE_FILE, DriftReference, build_reference
+from sftops.drift.reference import DRIFT_REFERENCE_FILE, DriftReference, build_reference, build_tagging_reference
 from sftops.exceptions import RegistryError
 
 
@@ -58,3 +60,42 @@ def test_missing_or_malformed_files_are_registry_errors(reference: DriftReferenc
     np.save(tmp_path / "drift_embeddings.fp32.npy", np.zeros((3, 8), dtype=np.float16))
     with pytest.raises(RegistryError, match=r"shape \(3, 8\), expected \(4, 8\)"):
         reference.embeddings(tmp_path, "fp32")
+
+
+def _answer(types: list[str], confidence: float, n_tokens: int, n_unknown: int, embedding: np.ndarray) -> SimpleNamespace:
+    """What TaggerRuntime.predict answers for one text (the fields the reference reads)."""
+    return SimpleNamespace(entities=[SimpleNamespace(type=t) for t in types], confidence=confidence,
+                           n_tokens=n_tokens, n_unknown=n_unknown, embedding=embedding)
+
+
+def test_tagging_reference_counts_entity_types_per_text_and_loads_as_an_ner_profile(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(3, 8)).astype(np.float32)
+    answers = [_answer(["PER", "LOC"], 0.9, 7, 0, emb[0]), _answer([], 0.75, 4, 1, emb[1]),
+               _answer(["PER"], 0.5, 9, 2, emb[2])]
+    ref = build_tagging_reference(
+        tagged={"fp32": answers, "int8": [_answer([], 0.1, 1, 0, e + 0.01) for e in emb]},
+        true_tags=[["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG"], ["O", "O", "I-PER"]],  # strict: a stray I- is none
+        labels=["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"],
+        max_length=32, folder=tmp_path, unk_token_id=100,
+    )
+    ref.save(tmp_path)
+    assert ref.task == "token_classification" and ref.entity_types == ["LOC", "ORG", "PER"]
+    assert ref.label_counts == [1, 0, 2] and ref.true_label_counts == [1, 1, 1] and ref.entities_per_text == [2, 0, 1]
+    assert ref.confidences == [0.9, 0.75, 0.5] and ref.token_lengths == [7, 4, 9] and ref.total_tokens == 20
+    assert (ref.unknown_texts, ref.unknown_tokens) == (2, 3)
+    loaded = DriftReference.load(tmp_path)
+    assert loaded == ref
+    profile = loaded.profile(tmp_path, "int8")
+    assert profile.task == "token_classification" and profile.num_labels == 3
+    assert profile.entities_per_text.tolist() == [2, 0, 1] and np.abs(profile.embeddings - emb - 0.01).max() < 5e-3
+
+
+def test_a_reference_written_before_ner_still_loads_as_a_classification_profile(reference: DriftReference,
+                                                                                 tmp_path: Path) -> None:
+    old = json.loads((tmp_path / DRIFT_REFERENCE_FILE).read_text())
+    for key in ("task", "entity_types", "entities_per_text"):
+        old.pop(key)
+    (tmp_path / DRIFT_REFERENCE_FILE).write_text(json.dumps(old))
+    loaded = DriftReference.load(tmp_path)
+    assert loaded.task == "classification" and loaded.profile(tmp_path, "fp32").task == "classification"
