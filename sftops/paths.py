@@ -25,7 +25,7 @@ LABEL_MAP_FILE = "label_map.json"  # inside a model folder
 
 
 def split_file(split: str, root: Path = PREPARED_DIR) -> Path:
-    """The parquet file of one split (columns: text, label, label_name)."""
+    """The parquet file of one split (columns: text, label, label_name; token classification: text, tokens, tags, tag_ids)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     return root / f"{split}.parquet"

@@ -4,6 +4,9 @@ Rows from extra sources (e.g. labelled feedback) are untrusted: a bad one is dro
 counted, and one whose text is already in the source never changes the source row unless
 `data.feedback_conflict` says so. Texts are compared by `keys.text_key` (case and spacing
 aside), the same identity the split and the promotion gate's overlap check use.
+
+When the dataset gives its own splits, a text in two of them stays in the held-out one (test before
+validation before train): adding training data never takes a row out of the test split.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ DROP_REASONS = (
     "duplicate",
     "unknown_label",
     "feedback_conflict",
+    "unknown_split",
+    "in_held_out_split",
 )
+# which copy of a text in several given splits stays: the held-out one, so the test split never moves
+SPLIT_PRIORITY = {"test": 0, "validation": 1, "train": 2, "": 3}
 
 
 @dataclass
@@ -53,6 +60,12 @@ class CleanReport:
     feedback_conflicts: int = 0
 
 
+def in_held_out_split(frame: pd.DataFrame) -> pd.Series:
+    """Rows (columns key, split) whose key is also in a split that outranks theirs (SPLIT_PRIORITY): the copy to drop."""
+    rank = frame["split"].map(SPLIT_PRIORITY)
+    return rank > frame.assign(rank=rank).groupby("key")["rank"].transform("min")
+
+
 def normalize_whitespace(text: str) -> str:
     """Collapse every run of whitespace (newlines, tabs, NBSP) to one space and trim."""
     return _SPACE.sub(" ", text).strip()
@@ -60,10 +73,13 @@ def normalize_whitespace(text: str) -> str:
 
 def clean(raw: RawData, cfg: DataConfig) -> tuple[pd.DataFrame, CleanReport]:
     """Repair encoding, normalise whitespace, then drop bad, empty, out-of-range, conflicting and duplicate rows."""
-    report = CleanReport(rows_read=len(raw.frame) + raw.unparsable)
+    report = CleanReport(rows_read=len(raw.frame) + raw.unparsable + raw.unknown_split)
     report.dropped["unparsable"] = raw.unparsable
+    report.dropped["unknown_split"] = raw.unknown_split
     report.extra_rows_read = int(raw.frame["extra"].sum()) + raw.unparsable
     frame = raw.frame.copy()
+    if "split" not in frame:
+        frame["split"] = ""
 
     def _drop(mask: pd.Series, reason: str) -> None:
         nonlocal frame
@@ -86,10 +102,12 @@ def clean(raw: RawData, cfg: DataConfig) -> tuple[pd.DataFrame, CleanReport]:
     if cfg.max_chars is not None:
         _drop(lengths > cfg.max_chars, "too_long")
     frame = frame.assign(key=frame["text"].map(text_key))
-    # within the source, and within the extra sources: a text with two labels is dropped, a repeat is dropped
-    labels_per_text = frame.groupby(["extra", "key"])["label"].transform("nunique")
+    # within the source (each given split), and within the extra sources: a text with two labels is dropped, a
+    # repeat is dropped
+    labels_per_text = frame.groupby(["extra", "split", "key"])["label"].transform("nunique")
     _drop(labels_per_text > 1, "conflicting_labels")
-    _drop(frame.duplicated(subset=["extra", "key"], keep="first"), "duplicate")
+    _drop(frame.duplicated(subset=["extra", "split", "key"], keep="first"), "duplicate")
+    _drop(~frame["extra"] & in_held_out_split(frame), "in_held_out_split")
     # an extra row must carry one of the source's labels, and its text is judged against the source's: the
     # source row stays (its split is its own hash), the extra row goes, and data.feedback_conflict settles a label
     extra = frame["extra"]

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ..atomic import write_json
 from ..config import DataConfig
-from ..defaults import BUILTIN_TWEETS, builtin_tweets_origin
-from .sources import expand_pattern, resolve_source
+from ..defaults import builtin_data_origin, is_builtin_data
+from .sources import expand_pattern, given_sources, resolve_source
 
 log = logging.getLogger(__name__)
 
@@ -40,19 +40,25 @@ class SourceDigest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str  # as written in params.yaml: builtin:tweets, a path, or an extra_sources pattern
+    name: str  # as written in params.yaml: a builtin name, a path, or an extra_sources pattern
     package: str | None = None  # builtin sources: the distribution shipping the data, and its version
     version: str | None = None
     files: tuple[FileDigest, ...]
 
 
 class SourceFingerprint(BaseModel):
-    """What data/source.json holds: `data.source` and each `data.extra_sources` pattern, hashed."""
+    """What data/source.json holds: `data.source` (one source, or one per given split) and each
+    `data.extra_sources` pattern, hashed."""
 
     model_config = ConfigDict(frozen=True)
 
-    source: SourceDigest
+    source: SourceDigest | dict[str, SourceDigest]
     extra_sources: tuple[SourceDigest, ...]
+
+    def files(self) -> list[FileDigest]:
+        """Every file hashed, sources first."""
+        sources = list(self.source.values()) if isinstance(self.source, dict) else [self.source]
+        return [f for digest in (*sources, *self.extra_sources) for f in digest.files]
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -81,6 +87,14 @@ def _digests(path: Path, shown: str) -> tuple[FileDigest, ...]:
                  for p in files)
 
 
+def _source_digest(source: str, root: Path) -> SourceDigest:
+    path = resolve_source(source)
+    if is_builtin_data(source):
+        package, version, inner = builtin_data_origin(source)
+        return SourceDigest(name=source, package=package, version=version, files=_digests(path, inner))
+    return SourceDigest(name=source, files=_digests(path, _shown(path, root)))
+
+
 def source_fingerprint(cfg: DataConfig, root: Path | None = None) -> SourceFingerprint:
     """Hash `data.source` and every file `data.extra_sources` matches; paths resolve against the working folder.
 
@@ -88,12 +102,8 @@ def source_fingerprint(cfg: DataConfig, root: Path | None = None) -> SourceFinge
     Raises DataError when `data.source` (or a non-glob extra source) does not exist, or the builtin data's package is missing.
     """
     root = root or Path.cwd()
-    main_path = resolve_source(cfg.source)
-    if cfg.source == BUILTIN_TWEETS:
-        package, version, inner = builtin_tweets_origin()
-        main = SourceDigest(name=cfg.source, package=package, version=version, files=_digests(main_path, inner))
-    else:
-        main = SourceDigest(name=cfg.source, files=_digests(main_path, _shown(main_path, root)))
+    given = {split: _source_digest(source, root) for source, split in given_sources(cfg)}
+    main = given.pop("") if "" in given else given
     extras = []
     for pattern in cfg.extra_sources:
         paths = [resolve_source(str(p), "data.extra_sources") for p in expand_pattern(pattern)]
@@ -108,6 +118,5 @@ def write_fingerprint(cfg: DataConfig, target: str | Path = FINGERPRINT_FILE) ->
     """
     fingerprint = source_fingerprint(cfg)
     write_json(target, fingerprint.model_dump(mode="json", exclude_none=True))
-    n_files = len(fingerprint.source.files) + sum(len(e.files) for e in fingerprint.extra_sources)
-    log.info("fingerprint of %d source file(s) written to %s", n_files, target)
+    log.info("fingerprint of %d source file(s) written to %s", len(fingerprint.files()), target)
     return fingerprint

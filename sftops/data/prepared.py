@@ -21,13 +21,21 @@ TRAIN_KEYS_FILE = "train_keys.txt"
 
 @dataclass(frozen=True)
 class PreparedData:
-    """The train/validation/test frames (columns text, label, label_name) plus their label map and meta."""
+    """The train/validation/test frames plus their label map and meta.
+
+    Classification frames have columns text, label, label_name; token classification frames text, tokens,
+    tags, tag_ids, and the label map holds the tag names (O first)."""
 
     train: pd.DataFrame
     validation: pd.DataFrame
     test: pd.DataFrame
     label_map: LabelMap
     meta: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        """"classification" or "token_classification": what prepare wrote (older meta.json files are classification)."""
+        return str(self.meta.get("task", "classification"))
 
     def split(self, name: str) -> pd.DataFrame:
         return {"train": self.train, "validation": self.validation, "test": self.test}[name]
@@ -42,6 +50,14 @@ def split_keys(frame: pd.DataFrame) -> list[str]:
     return sorted({text_key(t) for t in frame["text"]})
 
 
+def _with_lists(frame: pd.DataFrame) -> pd.DataFrame:
+    """Token-classification list columns as Python lists (Parquet reads them back as numpy arrays)."""
+    for column in ("tokens", "tags", "tag_ids"):
+        if column in frame:
+            frame[column] = [v.tolist() if hasattr(v, "tolist") else list(v) for v in frame[column]]
+    return frame
+
+
 def load_prepared(root: str | Path = PREPARED_DIR) -> PreparedData:
     """Load data/prepared/; a missing or partial folder is a DataError telling to run prepare."""
     root = Path(root)
@@ -54,5 +70,5 @@ def load_prepared(root: str | Path = PREPARED_DIR) -> PreparedData:
         path = split_file(split, root)
         if not path.is_file():
             raise DataError(f"{path}: missing split; rerun `sftops prepare`")
-        frames[split] = pd.read_parquet(path)
+        frames[split] = _with_lists(pd.read_parquet(path))
     return PreparedData(label_map=LabelMap.from_json(meta["label_map"]), meta=meta, **frames)

@@ -1,4 +1,8 @@
-"""Load a dataset source (the builtin tweets, CSV, JSON Lines, Parquet, or a datasets folder) as strings."""
+"""Load a dataset source (the builtin tweets, CSV, JSON Lines, Parquet, or a datasets folder) as strings.
+
+A dataset may come split: one source per split (`data.source: {train, validation, test}`) or a split
+column (`data.split_column`); each row then carries its given split, which `split.py` keeps.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import DataConfig
-from ..defaults import BUILTIN_TWEETS, builtin_tweets_file
+from ..config._data import SplitSources
+from ..defaults import BUILTIN_TWEETS, builtin_data_file, is_builtin_data
 from ..exceptions import DataError
 from .encoding import decode_bytes
 
 _EMPTY = pd.DataFrame({"text": pd.Series(dtype=str), "label": pd.Series(dtype=str),
-                       "mojibake": pd.Series(dtype=bool), "extra": pd.Series(dtype=bool)})
+                       "mojibake": pd.Series(dtype=bool), "extra": pd.Series(dtype=bool), "split": pd.Series(dtype=str)})
 
 
 @dataclass(frozen=True)
@@ -26,11 +31,13 @@ class RawData:
     """Texts and labels as read, before cleaning."""
 
     # columns: text, label (str; label may be empty), mojibake (bool: apply the builtin
-    # corpus's known repairs to this row), extra (bool: the row came from data.extra_sources)
+    # corpus's known repairs to this row), extra (bool: the row came from data.extra_sources), split (str: the
+    # split the dataset gives the row, "" when the split is the text hash's to choose)
     frame: pd.DataFrame
     source: str
     fallback_lines: int  # lines decoded with the fallback encoding
     unparsable: int = 0  # rows of an extra source that could not be parsed (skipped, not in `frame`)
+    unknown_split: int = 0  # rows whose data.split_column value is in no data.split_values list (skipped)
 
 
 def _read_text_table(path: Path, suffix: str, cfg: DataConfig, fallback: str) -> tuple[pd.DataFrame, int]:
@@ -92,17 +99,31 @@ def _read_datasets_folder(path: Path) -> pd.DataFrame:
     return loaded.to_pandas()
 
 
+def given_sources(cfg: DataConfig) -> list[tuple[str, str]]:
+    """(source, split) for each file `data.source` names; split is "" for a single source (split by hash or column)."""
+    if isinstance(cfg.source, SplitSources):
+        return [(path, split) for split, path in cfg.source if path is not None]
+    return [(cfg.source, "")]
+
+
+def map_split_column(values: pd.Series, cfg: DataConfig) -> pd.Series:
+    """`data.split_column` values as split names via `data.split_values` (case and outer spaces aside); "" when unknown."""
+    lookup = {v.strip().lower(): split for split, listed in cfg.split_values.items() for v in listed}
+    return values.map(lambda v: lookup.get(str(v).strip().lower(), "") if v is not None else "")
+
+
 def load_source(cfg: DataConfig) -> RawData:
-    """Read `data.source`, then each of `data.extra_sources`, into one frame (see RawData)."""
-    main = _load_one(cfg.source, cfg)
-    extras = [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in expand_pattern(pattern)]
-    if not extras:
-        return main
+    """Read `data.source` (each split's file when it names several), then each of `data.extra_sources`, into one frame."""
+    parts = [_load_one(source, cfg, split=split) for source, split in given_sources(cfg)]
+    parts += [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in expand_pattern(pattern)]
+    if len(parts) == 1:
+        return parts[0]
     return RawData(
-        pd.concat([main.frame, *(e.frame for e in extras)], ignore_index=True),
-        source=" + ".join([main.source, *(e.source for e in extras)]),
-        fallback_lines=main.fallback_lines + sum(e.fallback_lines for e in extras),
-        unparsable=sum(e.unparsable for e in extras),
+        pd.concat([p.frame for p in parts], ignore_index=True),
+        source=" + ".join(p.source for p in parts),
+        fallback_lines=sum(p.fallback_lines for p in parts),
+        unparsable=sum(p.unparsable for p in parts),
+        unknown_split=sum(p.unknown_split for p in parts),
     )
 
 
@@ -114,24 +135,26 @@ def expand_pattern(pattern: str) -> list[Path]:
 
 
 def resolve_source(source: str, key: str = "data.source") -> Path:
-    """The file or folder a source names: the builtin tweets' CSV, or the user's path (relative to the working folder).
+    """The file or folder a source names: a builtin dataset's file, or the user's path (relative to the working folder).
 
     Raises DataError when the path does not exist (`key` names the params key in the message).
     """
-    if source == BUILTIN_TWEETS:
-        return builtin_tweets_file()
+    if is_builtin_data(source):
+        return builtin_data_file(source)
     path = Path(source).expanduser()
     if not path.exists():
-        raise DataError(f"{key}: {path} does not exist; give a CSV, JSON Lines, Parquet file or a datasets folder")
+        raise DataError(f"{key}: {path} does not exist; give a CSV, JSON Lines, Parquet or CoNLL file or a datasets folder")
     return path
 
 
-def _load_one(source: str, cfg: DataConfig, *, extra: bool = False) -> RawData:
-    """Read one source into a frame with `text` and `label` string columns.
+def _load_one(source: str, cfg: DataConfig, *, extra: bool = False, split: str = "") -> RawData:
+    """Read one source into a frame with `text` and `label` string columns; `split`: the split this file is.
 
     An `extra` source is untrusted (e.g. merged feedback): rows that do not parse are skipped and counted.
     """
     path = resolve_source(source, "data.extra_sources" if extra else "data.source")
+    if is_builtin_data(source) and source != BUILTIN_TWEETS:
+        raise DataError(f"data.source: {source} is a token classification dataset; set task: token_classification")
     if source == BUILTIN_TWEETS:
         suffix, fallback, tweets = ".csv", "mac_roman", True
     else:
@@ -162,10 +185,30 @@ def _load_one(source: str, cfg: DataConfig, *, extra: bool = False) -> RawData:
             f"{path}: column(s) {missing} not found; columns are {list(frame.columns)}; "
             f"set data.text_column / data.label_column"
         )
+    frame, unknown_split = apply_split_column(frame, cfg, path, split=split, extra=extra)
     out = pd.DataFrame({
         "text": frame[cfg.text_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)),
         "label": frame[cfg.label_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip()),
     })
     out["mojibake"] = tweets
     out["extra"] = extra
-    return RawData(out, source=str(source), fallback_lines=fallback_lines, unparsable=unparsable)
+    out["split"] = frame["split"].to_numpy()
+    return RawData(out, source=str(source), fallback_lines=fallback_lines, unparsable=unparsable, unknown_split=unknown_split)
+
+
+def apply_split_column(frame: pd.DataFrame, cfg: DataConfig, path: Path, *, split: str = "", extra: bool = False
+                       ) -> tuple[pd.DataFrame, int]:
+    """`frame` with a `split` column (the file's `split`, or `data.split_column` mapped), less rows of unknown split.
+
+    Returns (frame, rows dropped for a split value in no `data.split_values` list). Extra sources are split
+    by `data.extra_sources_split`, never by a column of theirs."""
+    if extra or cfg.split_column is None or split:
+        return frame.reset_index(drop=True).assign(split=split), 0
+    if cfg.split_column not in frame.columns:
+        raise DataError(f"{path}: data.split_column {cfg.split_column!r} not found; columns are {list(frame.columns)}")
+    mapped = map_split_column(frame[cfg.split_column], cfg)
+    known = mapped != ""
+    if not known.any():
+        seen = sorted({str(v) for v in frame[cfg.split_column].head(1000)})[:5]
+        raise DataError(f"{path}: no {cfg.split_column!r} value is in data.split_values (values seen: {seen}); set data.split_values")
+    return frame[known].reset_index(drop=True).assign(split=mapped[known].to_numpy()), int((~known).sum())

@@ -22,7 +22,7 @@ def prepare(project: str | Path = ".", params: Params | None = None) -> PrepareR
 def _prepare(ctx: StageContext) -> PrepareReport:
     from ..data import prepare_dataset
 
-    meta = prepare_dataset(ctx.params.data, PREPARED_DIR)
+    meta = prepare_dataset(ctx.params.data, PREPARED_DIR, task=ctx.params.task)
     metrics = {"rows_read": meta["rows_read"], "rows_kept": meta["rows_kept"],
                **{f"{split}.total": counts["total"] for split, counts in meta["counts"].items()}}
     return PrepareReport(**ctx.common(ctx.outputs(prepared=PREPARED_DIR, meta=META_FILE), metrics), meta=meta)

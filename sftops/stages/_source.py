@@ -22,6 +22,5 @@ def _source(ctx: StageContext) -> SourceReport:
     from ..data.fingerprint import FINGERPRINT_FILE, write_fingerprint
 
     fingerprint = write_fingerprint(ctx.params.data, FINGERPRINT_FILE)
-    n_files = len(fingerprint.source.files) + sum(len(e.files) for e in fingerprint.extra_sources)
-    return SourceReport(**ctx.common(ctx.outputs(fingerprint=FINGERPRINT_FILE), {"files": n_files}),
+    return SourceReport(**ctx.common(ctx.outputs(fingerprint=FINGERPRINT_FILE), {"files": len(fingerprint.files())}),
                         fingerprint=fingerprint.model_dump(mode="json", exclude_none=True))

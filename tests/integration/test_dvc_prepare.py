@@ -86,6 +86,6 @@ def test_a_missing_source_file_fails_the_source_stage_with_one_line(tmp_path: Pa
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if "sftops source: error:" in line]
     assert errors == ["sftops source: error: data.source: data/missing.csv does not exist; "
-                      "give a CSV, JSON Lines, Parquet file or a datasets folder"]
+                      "give a CSV, JSON Lines, Parquet or CoNLL file or a datasets folder"]
     assert "Traceback" not in proc.stderr
     assert not (repo / "data/prepared").exists()

@@ -44,7 +44,8 @@ def test_each_source_format_loads(tmp_path: Path, frame: pd.DataFrame, fmt: str)
         path = tmp_path / "d_folder"
         datasets.Dataset.from_pandas(renamed).save_to_disk(str(path))
     raw = load_source(_cfg(path, text_column="tweet", label_column="stance"))
-    assert list(raw.frame.columns) == ["text", "label", "mojibake", "extra"]
+    assert list(raw.frame.columns) == ["text", "label", "mojibake", "extra", "split"]
+    assert (raw.frame["split"] == "").all()
     assert not raw.frame["mojibake"].any() and not raw.frame["extra"].any()
     assert raw.frame["text"].tolist() == frame["text"].tolist()
     assert raw.frame["label"].tolist() == frame["label"].tolist()
@@ -77,7 +78,7 @@ def test_cleaning_counts_each_reason() -> None:
     assert report.dropped == {
         "unparsable": 0, "control_characters": 0, "unrepairable_encoding": 0, "empty_text": 1, "missing_label": 1,
         "too_short": 1, "too_long": 1, "conflicting_labels": 2, "duplicate": 1, "unknown_label": 0,
-        "feedback_conflict": 0,
+        "feedback_conflict": 0, "unknown_split": 0, "in_held_out_split": 0,
     }
     assert sorted(cleaned["text"]) == ["café au lait", "fine text", "good one"]
     assert report.repaired >= 1
