@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -44,6 +44,7 @@ from sftops.retraining import (
     save_drift_status,
     spawn_retrain,
 )
+from sftops.tagging import entity_types
 
 from .schemas import AlarmInfo, DriftCheck, DriftResponse, RetrainStatus
 
@@ -110,7 +111,27 @@ class ObservedPrediction(Protocol):
     def n_unknown(self) -> int: ...
 
 
-def _embedding(prediction: ObservedPrediction) -> np.ndarray:
+class _Typed(Protocol):
+    @property
+    def type(self) -> str: ...
+
+
+class ObservedTagging(Protocol):
+    """What the monitor needs from one NER answer (sftops.inference.TaggedText)."""
+
+    @property
+    def entities(self) -> Sequence[_Typed]: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def embedding(self) -> np.ndarray | None: ...
+    @property
+    def n_tokens(self) -> int: ...
+    @property
+    def n_unknown(self) -> int: ...
+
+
+def _embedding(prediction: ObservedPrediction | ObservedTagging) -> np.ndarray:
     if prediction.embedding is None:
         raise ValueError("a prediction in the batch carries no embedding")
     return prediction.embedding
@@ -162,17 +183,25 @@ class ServingMonitor:
                               ["stage"], registry=registry)
 
     def set_reference(self, profile: ReferenceProfile, labels: Sequence[str], version: str) -> None:
-        """Start a fresh window against a (new) model's reference; call on load and on every hot swap."""
+        """Start a fresh window against a (new) model's reference; call on load and on every hot swap.
+
+        `labels`: the classes the profile counts, in its order: the class labels, or an NER model's entity types."""
         if not self.cfg.enabled:
             return
         if profile.num_labels != len(labels):
-            detail = (f"version {version} is not monitored: its drift reference was built for {profile.num_labels} labels, "
+            what = "labels" if profile.task == "classification" else "entity types"
+            detail = (f"version {version} is not monitored: its drift reference was built for {profile.num_labels} {what}, "
                       f"the model has {len(labels)}; re-export the model")
             self._failed("reference", ValueError(detail))
             self.clear_reference(version, detail)
             return
+        try:
+            monitor = DriftMonitor(profile, self.cfg)
+        except ValueError as exc:  # e.g. too few MMD permutations for an NER model's six tests
+            self.clear_reference(version, f"version {version} is not monitored: {exc}")
+            return
         with self._lock:
-            self._monitor = DriftMonitor(profile, self.cfg)
+            self._monitor = monitor
             self._labels, self._version, self._last, self._detail = list(labels), version, None, None
         self.alarm.set(0)
         self.window.set(0)
@@ -189,7 +218,14 @@ class ServingMonitor:
             file = BundleManifest.load(bundle_dir).drift_reference_file
             if file is None:
                 raise RegistryError(f"{bundle_dir}: the bundle's manifest names no drift reference; re-export the model")
-            profile = DriftReference.load(bundle_dir, file).profile(bundle_dir, variant)
+            reference = DriftReference.load(bundle_dir, file)
+            profile = reference.profile(bundle_dir, variant)
+            if reference.task == "token_classification":  # the monitor counts entity types, not the model's tags
+                types = entity_types(labels)
+                if types != reference.entity_types:
+                    raise RegistryError(f"its drift reference counts entity types {reference.entity_types}, the model tags "
+                                        f"{types}; re-export the model")
+                labels = types
             self.set_reference(profile, labels, version)
         except RegistryError as exc:
             self.clear_reference(version, f"version {version} is not monitored: {exc}")
@@ -219,27 +255,51 @@ class ServingMonitor:
         if due:
             self._due.set()
 
-    def observe_predictions(self, predictions: Sequence[ObservedPrediction], version: str | None = None) -> None:
-        """`observe` for the runtime's Prediction objects (skipped when the model outputs no embedding).
+    def observe_predictions(
+        self, predictions: Sequence[ObservedPrediction] | Sequence[ObservedTagging], version: str | None = None
+    ) -> None:
+        """`observe` for the runtime's answers: Prediction objects, or an NER model's TaggedText (skipped when the
+        model outputs no embedding).
 
         With `version`, predictions of another version than the monitored one (a batch that ran
         across a hot swap) are dropped rather than mixed into the new version's window.
         """
-        if self._monitor is None or not predictions or predictions[0].embedding is None:
+        monitor = self._monitor
+        if monitor is None or not predictions or predictions[0].embedding is None:
             return
         if version is not None and version != self._version:
             return
         try:
-            batch = Observations(
-                embeddings=np.stack([_embedding(p) for p in predictions]),
-                probs=np.array([[p.probabilities[name] for name in self._labels] for p in predictions]),
-                n_tokens=np.array([p.n_tokens for p in predictions]),
-                n_unknown=np.array([p.n_unknown for p in predictions]),
-            )
+            if monitor.reference.task == "token_classification":
+                batch = self._tagged_batch(cast("Sequence[ObservedTagging]", predictions))
+            else:
+                batch = self._classified_batch(cast("Sequence[ObservedPrediction]", predictions))
         except Exception as exc:  # e.g. labels the reference does not know: the prediction is still answered
             self._failed("observe", exc)
             return
         self.observe(batch)
+
+    def _classified_batch(self, predictions: Sequence[ObservedPrediction]) -> Observations:
+        return Observations(
+            embeddings=np.stack([_embedding(p) for p in predictions]),
+            probs=np.array([[p.probabilities[name] for name in self._labels] for p in predictions]),
+            n_tokens=np.array([p.n_tokens for p in predictions]),
+            n_unknown=np.array([p.n_unknown for p in predictions]),
+        )
+
+    def _tagged_batch(self, predictions: Sequence[ObservedTagging]) -> Observations:
+        index = {name: i for i, name in enumerate(self._labels)}
+        counts = np.zeros((len(predictions), len(index)), dtype=np.int64)
+        for row, prediction in enumerate(predictions):
+            for entity in prediction.entities:
+                counts[row, index[entity.type]] += 1
+        return Observations.tagged(
+            embeddings=np.stack([_embedding(p) for p in predictions]),
+            entity_counts=counts,
+            confidence=np.array([p.confidence for p in predictions]),
+            n_tokens=np.array([p.n_tokens for p in predictions]),
+            n_unknown=np.array([p.n_unknown for p in predictions]),
+        )
 
     def check_now(self) -> DriftReport | None:
         """Evaluate synchronously (tests, admin); the background thread calls the same.

@@ -94,8 +94,8 @@ def test_observe_predictions_reads_runtime_predictions_in_label_order(tmp_path: 
     assert monitor.status().observed == 4
     monitor.observe_predictions(preds, version="0")  # a batch of the version before a hot swap
     assert monitor.status().observed == 4
-    window_labels = monitor._monitor._labels.snapshot()
-    assert window_labels.tolist() == [2, 2, 2, 2]
+    window_counts = monitor._monitor._counts.snapshot()  # one-hot rows of the predicted label
+    assert window_counts.argmax(1).tolist() == [2, 2, 2, 2] and window_counts.sum() == 4
     monitor.close()
 
 
@@ -363,3 +363,67 @@ def test_the_server_starts_processes_only_through_spawn_retrain() -> None:
     assert not found, found
     source = (PROJECT_ROOT / "serving" / "monitor.py").read_text(encoding="utf-8")
     assert "spawn_retrain(self.params_file" in source
+
+
+# --- an NER model: entity types, entities per text -------------------------------------------------------------------
+TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+
+def _tagged_answers(rng: np.random.Generator, n: int, types: tuple[str, ...] = ("LOC", "PER"),
+                    p: tuple[float, ...] = (0.5, 0.5)) -> list[SimpleNamespace]:
+    """What TaggerRuntime.predict answers (the fields the monitor reads)."""
+    return [SimpleNamespace(entities=[SimpleNamespace(type=t) for t in rng.choice(types, rng.poisson(1.0), p=p)],
+                            confidence=float(rng.beta(8, 2)), embedding=rng.normal(size=8).astype(np.float32),
+                            n_tokens=int(rng.poisson(20)), n_unknown=int(rng.binomial(1, 0.05))) for _ in range(n)]
+
+
+def _ner_bundle(folder: Path, answers: list[SimpleNamespace]) -> Path:
+    from sftops.bundle import BundleManifest, VariantInfo
+    from sftops.drift.reference import build_tagging_reference
+
+    folder.mkdir(parents=True)
+    for name in ("model.onnx", "tokenizer.json", "label_map.json"):
+        (folder / name).write_text("{}")
+    reference = build_tagging_reference(tagged={"fp32": answers}, true_tags=[], labels=TAGS, max_length=32, folder=folder)
+    BundleManifest(task="token_classification", max_length=32, inputs=["input_ids"], labels=TAGS,
+                   entity_types=["LOC", "PER"], drift_reference_file=reference.save(folder).name,
+                   variants={"fp32": VariantInfo(file="model.onnx", device="any")}).save(folder)
+    return folder
+
+
+def test_ner_bundle_is_monitored_on_entity_types_and_alarms_when_their_mix_shifts(tmp_path: Path) -> None:
+    rng = np.random.default_rng(20)
+    bundle = _ner_bundle(tmp_path / "b", _tagged_answers(rng, 800))
+    monitor = ServingMonitor(CFG, registry=CollectorRegistry(), project_dir=tmp_path, on_alarm=lambda r: None)
+    monitor.use_bundle(bundle, "fp32", TAGS, version="5")
+    status = monitor.status()
+    assert (status.monitoring, status.detail) == (True, None)
+    monitor.observe_predictions(_tagged_answers(rng, 150), version="5")
+    report = monitor.check_now()
+    assert report is not None and report.state == "ok"
+    assert {d.name for d in report.detectors} == {"labels", "entities", "confidence", "length", "unknown", "embedding"}
+
+    monitor.use_bundle(bundle, "fp32", TAGS, version="6")  # a fresh window
+    monitor.observe_predictions(_tagged_answers(rng, 150, p=(0.95, 0.05)), version="6")
+    report = monitor.check_now()
+    assert report is not None and report.alarm
+    assert [d.name for d in report.detectors if d.alarm] == ["labels"]
+    monitor.close()
+
+
+def test_ner_bundle_whose_reference_names_other_types_is_unmonitored_and_unknown_types_are_counted(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    bundle = _ner_bundle(tmp_path / "b", _tagged_answers(rng, 300))
+    registry = CollectorRegistry()
+    monitor = ServingMonitor(CFG, registry=registry, project_dir=tmp_path, on_alarm=lambda r: None)
+    monitor.use_bundle(bundle, "fp32", ["O", "B-ORG", "I-ORG"], version="1")
+    status = monitor.status()
+    assert status.monitoring is False
+    assert "counts entity types ['LOC', 'PER'], the model tags ['ORG']" in status.detail
+    monitor.use_bundle(bundle, "fp32", TAGS, version="2")
+    monitor.observe_predictions([SimpleNamespace(entities=[SimpleNamespace(type="ORG")], confidence=0.9,
+                                                 embedding=np.zeros(8, np.float32), n_tokens=4, n_unknown=0)])
+    assert _gauge(registry, "sftops_drift_errors_total", stage="observe") == 1
+    status = monitor.status()
+    assert status.last_error == "observe: KeyError: 'ORG'" and status.observed == 0
+    monitor.close()
