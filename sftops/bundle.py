@@ -11,7 +11,7 @@ imports this without torch or transformers.
       model.int8.onnx          dynamic int8 (CPU)
       model.fp16.onnx          fp16 (CUDA)
       tokenizer.json, tokenizer_config.json, ...
-      label_map.json
+      label_map.json           class names, or for token classification the IOB2 tag names (O first)
       drift_reference.json     drift reference profile (see sftops/drift)
       train_keys.txt           text keys (sftops.data.keys.text_key) of the training split, sorted, one a line:
                                the gate counts today's test texts this model trained on
@@ -34,6 +34,7 @@ TRAIN_KEYS_FILE = "train_keys.txt"
 
 Device = Literal["cpu", "cuda"]
 RequestedDevice = Literal["auto", "cpu", "cuda"]
+BundleTask = Literal["classification", "token_classification"]
 
 
 def cuda_works() -> bool:
@@ -54,16 +55,24 @@ def serving_device(requested: RequestedDevice) -> Device:
 
 
 class VariantInfo(BaseModel):
-    """One ONNX file of the bundle and how it compared with PyTorch on the test split."""
+    """One ONNX file of the bundle and how it compared with PyTorch on the test split.
+
+    A classifier's variant has macro_f1 and argmax_agreement (per text); a tagger's has entity_f1 and
+    tag_agreement (per word, at each word's first sub-token). f1_delta is in the task's own F1.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     file: str
     device: Literal["any", "cpu", "cuda"]
     macro_f1: float | None = None
-    f1_delta: float | None = Field(None, description="variant macro-F1 minus PyTorch macro-F1 on the test split")
+    entity_f1: float | None = None
+    f1_delta: float | None = Field(
+        None, description="variant F1 minus PyTorch F1 on the test split: macro-F1 (classification) or entity F1 (tokens)"
+    )
     max_abs_diff: float | None = None
     argmax_agreement: float | None = None
+    tag_agreement: float | None = Field(None, description="fraction of words whose tag (first sub-token argmax) matches PyTorch")
     published: bool = True
     reason: str | None = Field(None, description="why a variant is not published")
 
@@ -74,10 +83,12 @@ class BundleManifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal[1] = 1
+    task: BundleTask = Field("classification", description="classification: logits (B, K); token_classification: (B, T, K)")
     max_length: int
     inputs: list[str]
     outputs: list[str] = ["logits", "embedding"]
-    labels: list[str]
+    labels: list[str] = Field(description="class names, or IOB2 tag names for token classification")
+    entity_types: list[str] = Field([], description="entity types of the tag names (token classification), else empty")
     tokenizer_file: str = "tokenizer.json"
     label_map_file: str = "label_map.json"
     drift_reference_file: str | None = "drift_reference.json"

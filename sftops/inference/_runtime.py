@@ -10,23 +10,22 @@ all run models through it.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-import onnxruntime as ort
 
 from ..bundle import BundleManifest, Device, RequestedDevice, serving_device
 from ..exceptions import InferenceError
 from ._math import softmax
-from ._session import CUDA, make_session
-from ._tokens import FED_INPUTS, BundleTokenizer, Encoded
+from ._model import OnnxModel
+from ._session import make_session
+from ._tagger import Aggregation, TaggerRuntime
+from ._tokens import BundleTokenizer, Encoded
 
 log = logging.getLogger(__name__)
-
-_WARMUP_TEXTS = ["ok", "this is a short warm-up sentence", "a longer warm-up text " * 12]
 
 
 @dataclass(frozen=True)
@@ -69,29 +68,10 @@ class Outputs:
         return softmax(self.logits)
 
 
-class ClassifierRuntime:
+class ClassifierRuntime(OnnxModel):
     """A sequence classifier behind an ONNX Runtime session; thread-compatible, one batch at a time."""
 
-    def __init__(
-        self, session: ort.InferenceSession, tokenizer: BundleTokenizer, labels: Sequence[str], *, variant: str = "fp32"
-    ) -> None:
-        self.session = session
-        self.tokenizer = tokenizer
-        self.labels = list(labels)
-        self.max_length = tokenizer.max_length
-        self.variant = variant
-        self.provider: str = session.get_providers()[0]
-        self.device: Device = "cuda" if self.provider == CUDA else "cpu"
-        self._inputs = {i.name: (np.int32 if "int32" in i.type else np.int64) for i in session.get_inputs()}
-        unknown = set(self._inputs) - set(FED_INPUTS)
-        if unknown:
-            raise InferenceError(f"ONNX model wants inputs {sorted(unknown)}; only input_ids, attention_mask, token_type_ids are fed")
-        self._outputs = [o.name for o in session.get_outputs()]
-        if "logits" not in self._outputs:
-            raise InferenceError(f"ONNX model has outputs {self._outputs}, expected one named 'logits'")
-        logits_dim = session.get_outputs()[self._outputs.index("logits")].shape[-1]
-        if isinstance(logits_dim, int) and logits_dim != len(self.labels):
-            raise InferenceError(f"ONNX model outputs {logits_dim} classes but the label map has {len(self.labels)}")
+    task: Literal["classification"] = "classification"
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token counts before truncation (for rejecting over-long texts)."""
@@ -139,52 +119,18 @@ class ClassifierRuntime:
                 embedding[rows] = pooled
         return Outputs(logits, embedding, seconds, encoded.n_tokens, encoded.truncated, encoded.n_unknown)
 
-    def warmup(self) -> None:
-        """Run fixed texts once, so the first request pays no graph setup, and check the answers are sane.
 
-        One logit per label and every output finite, else an InferenceError: a version failing here is never swapped in.
-        """
-        for _, outputs, _ in self._batches(self.tokenizer.encode(_WARMUP_TEXTS), None):
-            for name, array in outputs.items():
-                if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-                    raise InferenceError(f"warm-up: the model's {name!r} output is not finite (NaN or inf); re-export the bundle")
-
-    def _batches(self, encoded: Encoded, batch_size: int | None) -> Iterator[tuple[list[int], dict[str, np.ndarray], float]]:
-        """Run the model per planned batch: (its text indices, its outputs, seconds in the model); logits checked for shape."""
-        for rows, feed in self.tokenizer.feeds(encoded, list(self._inputs), batch_size):
-            t0 = time.perf_counter()
-            outputs = self._run({name: feed[name].astype(dtype, copy=False) for name, dtype in self._inputs.items()})
-            spent = time.perf_counter() - t0
-            shape = tuple(outputs["logits"].shape)
-            if shape != (len(rows), len(self.labels)):
-                raise InferenceError(
-                    f"the model answered logits of shape {shape} for {len(rows)} texts, but the label map has "
-                    f"{len(self.labels)} labels; re-export the bundle"
-                )
-            yield rows, outputs, spent
-
-    def _run(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
-            if self.device == "cuda":  # inputs copied once, outputs left on the GPU until read back
-                binding = self.session.io_binding()
-                for name, array in feed.items():
-                    binding.bind_cpu_input(name, array)
-                for name in self._outputs:
-                    binding.bind_output(name, "cuda")
-                self.session.run_with_iobinding(binding)
-                return dict(zip(self._outputs, binding.copy_outputs_to_cpu()))
-            return dict(zip(self._outputs, self.session.run(self._outputs, feed)))
-        except Exception as exc:  # ORT raises its own pybind error types for a graph that cannot run this batch
-            shape = feed["input_ids"].shape if "input_ids" in feed else None
-            raise InferenceError(
-                f"{self.variant}: ONNX Runtime failed on a batch of shape {shape} ({str(exc).strip()[:300]}); re-export the bundle"
-            ) from None
+Runtime = ClassifierRuntime | TaggerRuntime
 
 
 def load_runtime(
-    bundle_dir: str | Path, device: RequestedDevice = "auto", variant: str | None = None, intra_op_threads: int = 0
-) -> ClassifierRuntime:
+    bundle_dir: str | Path, device: RequestedDevice = "auto", variant: str | None = None, intra_op_threads: int = 0,
+    aggregation: Aggregation = "first",
+) -> Runtime:
     """The runtime a server with serve.device=`device`, serve.variant=`variant` runs for a bundle.
+
+    A `ClassifierRuntime`, or for a bundle whose manifest says task token_classification a `TaggerRuntime`
+    joining sub-token answers into word tags by `aggregation` (serve.aggregation).
 
     The first of `manifest.serving_variants` on `sftops.bundle.serving_device(device)`; on `auto`, a CUDA
     session that does not start falls back to the CPU choice. `runtime.variant` and `runtime.device` say
@@ -194,10 +140,10 @@ def load_runtime(
     bundle_dir = Path(bundle_dir)
     manifest = BundleManifest.load(bundle_dir)
     wanted: Device = serving_device(device)
-    runtime = _try_device(bundle_dir, manifest, wanted, variant, intra_op_threads)
+    runtime = _try_device(bundle_dir, manifest, wanted, variant, intra_op_threads, aggregation)
     if runtime is None and device == "auto" and wanted == "cuda":
         log.warning("%s: CUDA is listed but did not start; using the CPU variant, as a server would", bundle_dir)
-        runtime = _try_device(bundle_dir, manifest, "cpu", variant, intra_op_threads)
+        runtime = _try_device(bundle_dir, manifest, "cpu", variant, intra_op_threads, aggregation)
     if runtime is None:
         raise InferenceError(f"{bundle_dir}: no usable model variant for {wanted} (published: {list(manifest.variants)})")
     log.info("loaded %s variant %s on %s", bundle_dir, runtime.variant, runtime.provider)
@@ -205,8 +151,8 @@ def load_runtime(
 
 
 def _try_device(
-    bundle_dir: Path, manifest: BundleManifest, device: Device, variant: str | None, threads: int
-) -> ClassifierRuntime | None:
+    bundle_dir: Path, manifest: BundleManifest, device: Device, variant: str | None, threads: int, aggregation: Aggregation
+) -> Runtime | None:
     """The runtime of the first serving variant on `device`; None when there is none or CUDA did not start."""
     names = manifest.serving_variants(device, variant)
     if not names:
@@ -222,4 +168,6 @@ def _try_device(
             return None
         raise
     tokenizer = BundleTokenizer.from_folder(bundle_dir, manifest.max_length, manifest.tokenizer_file)
+    if manifest.task == "token_classification":
+        return TaggerRuntime(session, tokenizer, manifest.labels, variant=names[0], aggregation=aggregation)
     return ClassifierRuntime(session, tokenizer, manifest.labels, variant=names[0])

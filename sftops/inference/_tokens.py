@@ -15,6 +15,7 @@ import numpy as np
 from tokenizers import Encoding, Tokenizer
 
 from ..exceptions import InferenceError
+from ..tagging import Word, split_words
 
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 # model inputs the tokenizer can fill, and the Encoding attribute each comes from
@@ -81,6 +82,23 @@ def _config_pad_token(folder: Path) -> str | None:
     return token if isinstance(token, str) else None
 
 
+def word_tokens(encoding: Encoding, n_words: int) -> list[list[int]]:
+    """The token positions of each of the `n_words` words in an `encode_words` encoding, in order.
+
+    A word gets [] when truncation cut any of its tokens (it is not fully read) or when it has no tokens
+    at all (a word of characters the tokenizer's normalizer drops, such as a lone zero-width space).
+    """
+    positions: list[list[int]] = [[] for _ in range(n_words)]
+    for i, word in enumerate(encoding.word_ids):
+        if word is not None:
+            positions[word].append(i)
+    if encoding.overflowing:  # stride 0: the first overflowing token follows the last kept one
+        cut = next((w for w in encoding.overflowing[0].word_ids if w is not None), None)
+        if cut is not None:
+            positions[cut] = []
+    return positions
+
+
 @dataclass(frozen=True)
 class Encoded:
     """Texts as the model reads them, in input order: encodings (truncated, unpadded) and the counts the monitor needs."""
@@ -120,9 +138,29 @@ class BundleTokenizer:
         """Token counts before truncation (for rejecting over-long texts)."""
         return [len(e.ids) for e in self._counter.encode_batch(list(texts))]
 
+    def count_word_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token counts before truncation of `texts` read as words (`encode_texts_as_words`), for rejecting over-long texts."""
+        sentences = [[w.text for w in split_words(str(t))] for t in texts]
+        return [len(e.ids) for e in self._counter.encode_batch(sentences, is_pretokenized=True)]
+
     def encode(self, texts: Sequence[str]) -> Encoded:
         """Tokenize `texts` (truncated at max_length, unpadded) and count tokens, truncations and unknown tokens."""
-        encodings = self._tokenizer.encode_batch([str(t) for t in texts])
+        return self._counted(self._tokenizer.encode_batch([str(t) for t in texts]))
+
+    def encode_words(self, sentences: Sequence[Sequence[str]]) -> Encoded:
+        """Tokenize pre-split sentences (one list of words each; no word holds whitespace) as `encode` does texts.
+
+        The tokenizer sees word boundaries (`is_pretokenized`), so each encoding's `word_ids` map tokens to words
+        and its `offsets` are character offsets inside each word.
+        """
+        return self._counted(self._tokenizer.encode_batch([list(words) for words in sentences], is_pretokenized=True))
+
+    def encode_texts_as_words(self, texts: Sequence[str]) -> tuple[Encoded, list[list[Word]]]:
+        """`encode_words` of each text's `sftops.tagging.split_words`, and those words (with offsets into the text)."""
+        words = [split_words(str(t)) for t in texts]
+        return self.encode_words([[w.text for w in ws] for ws in words]), words
+
+    def _counted(self, encodings: list[Encoding]) -> Encoded:
         unk = self.unk_id
         return Encoded(
             encodings=encodings,

@@ -41,12 +41,14 @@ def predict_bundle(
     Returns the manifest, the predictions, and which variant on which device produced them. Raises
     RegistryError when the bundle cannot be loaded or run.
     """
-    from ..inference import load_runtime  # onnxruntime loads only when a bundle is scored
+    from ..inference import ClassifierRuntime, load_runtime  # onnxruntime loads only when a bundle is scored
 
     folder = Path(folder)
     manifest = BundleManifest.load(folder)
     try:
         runtime = load_runtime(folder, device, variant)
+        if not isinstance(runtime, ClassifierRuntime):
+            raise RegistryError(f"{folder}: a {manifest.task} bundle has no class predictions; score it by its word tags")
         preds = runtime.run(texts, batch_size).predictions
     except InferenceError as exc:
         raise RegistryError(str(exc)) from None

@@ -1,8 +1,12 @@
-"""Test fakes for ONNX serving: a fixed-weight ONNX classifier, a serving bundle around it, and registering it.
+"""Test fakes for ONNX serving: fixed-weight ONNX models, serving bundles around them, and registering them.
 
-The model reads token ids and computes, per text, m = mean of its (unpadded) ids;
+The classifier reads token ids and computes, per text, m = mean of its (unpadded) ids;
 logits = m * WEIGHT + BIAS; embedding = [m, number of tokens]. So expected
 probabilities follow from the tokenizer alone.
+
+The tagger (token classification) looks each token id up in a table: logits[b, t] = TABLE[input_ids[b, t]],
+the same embedding. A test names the logits of the tokens it cares about (`lookup_table`); every other
+token is O with probability `softmax(DEFAULT_TOKEN_LOGITS)[0]`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sftops.bundle import BundleManifest, VariantInfo
 from sftops.defaults import builtin_model_dir
 
 LABELS = ("negative", "neutral", "positive")
+TAGS = ("O", "B-LOC", "I-LOC", "B-PER", "I-PER")
 WEIGHT = np.array([-0.002, 0.0, 0.002], dtype=np.float32)
 BIAS = np.array([6.0, 0.0, -6.0], dtype=np.float32)
 
@@ -74,6 +79,86 @@ def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.n
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return Path(path)
+
+
+def _embedding_nodes() -> list:
+    """Nodes computing `embedding` = [mean of the unpadded ids, their count] from input_ids and attention_mask."""
+    from onnx import TensorProto, helper
+
+    return [
+        helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["ids_f", "mask_f"], ["masked"]),
+        helper.make_node("ReduceSum", ["masked", "axes"], ["total"], keepdims=1),
+        helper.make_node("ReduceSum", ["mask_f", "axes"], ["count"], keepdims=1),
+        helper.make_node("Div", ["total", "count"], ["mean"]),
+        helper.make_node("Concat", ["mean", "count"], ["embedding"], axis=1),
+    ]
+
+
+def default_token_logits(k: int) -> np.ndarray:
+    """The lookup tagger's logits for a token the test did not name: O clearly ahead."""
+    return np.array([3.0] + [0.0] * (k - 1), dtype=np.float32)
+
+
+def lookup_table(token_logits: dict[str, Sequence[float]], labels: Sequence[str] = TAGS) -> np.ndarray:
+    """The lookup tagger's (vocab, K) table over MiniLM's vocabulary: `token_logits` for the named tokens
+    (e.g. {"paris": [0, 5, 0, 0, 0]}), `default_token_logits` for the rest."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(builtin_model_dir() / "tokenizer.json"))
+    table = np.tile(default_token_logits(len(labels)), (tokenizer.get_vocab_size(), 1))
+    for token, logits in token_logits.items():
+        token_id = tokenizer.token_to_id(token)
+        if token_id is None:
+            raise ValueError(f"{token!r} is not in the MiniLM vocabulary")
+        table[token_id] = np.asarray(logits, dtype=np.float32)
+    return table
+
+
+def make_lookup_tagger(path: str | Path, table: np.ndarray) -> Path:
+    """Write the lookup tagger (inputs input_ids, attention_mask; outputs logits (B, T, K), embedding (B, 2))."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("Gather", ["table", "input_ids"], ["logits"], axis=0), *_embedding_nodes()]
+    inits = [
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.asarray(table, dtype=np.float32), "table"),
+    ]
+    graph = helper.make_graph(
+        nodes, "lookup_tagger",
+        [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"]) for n in ("input_ids", "attention_mask")],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", table.shape[1]]),
+         helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", 2])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
+
+
+def make_tagger_bundle(
+    folder: str | Path, token_logits: dict[str, Sequence[float]], *, labels: Sequence[str] = TAGS, max_length: int = 16
+) -> Path:
+    """A complete token-classification serving bundle around the lookup tagger, with the MiniLM tokenizer."""
+    import json
+
+    from sftops.tagging import entity_types
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    make_lookup_tagger(folder / "model.onnx", lookup_table(token_logits, labels))
+    shutil.copy(builtin_model_dir() / "tokenizer.json", folder / "tokenizer.json")
+    (folder / "label_map.json").write_text(json.dumps({name: i for i, name in enumerate(labels)}))
+    BundleManifest(
+        task="token_classification", max_length=max_length, inputs=["input_ids", "attention_mask"], labels=list(labels),
+        entity_types=entity_types(labels), drift_reference_file=None,
+        variants={"fp32": VariantInfo(file="model.onnx", device="any")},
+    ).save(folder)
+    return folder
 
 
 def make_mean_id_bundle(
