@@ -1,4 +1,4 @@
-"""The two reference points for the fine-tuned model: the base model with a fresh head, and TF-IDF + LogReg."""
+"""Reference points for the fine-tuned model: the base model with a fresh head, and TF-IDF + LogReg (the CRF: _crf)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,33 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config import ModelConfig
+from ..config import ModelConfig, Task
 from ..data.labels import LabelMap
 from ..defaults import resolve_model_dir
-from ..modeling import build_classifier, load_tokenizer, logits_of
+from ..modeling import build_classifier, load_tokenizer, logits_of, word_tags_of
+
+
+def _untuned(cfg: ModelConfig, label_map: LabelMap, seed: int, task: Task):
+    """The base model with a fresh seeded head, built as training builds it (all weights, no adapters), and its tokenizer."""
+    base_dir = resolve_model_dir(cfg.base)
+    model = build_classifier(cfg.model_copy(update={"strategy": "full", "freeze_layers": 0}), label_map,
+                             seed=seed, base_dir=base_dir, task=task)
+    return model, load_tokenizer(base_dir)
 
 
 def untuned_predictions(cfg: ModelConfig, label_map: LabelMap, texts: Sequence[str], *, seed: int,
                         batch_size: int = 64) -> np.ndarray:
     """Predicted ids of the base model with a freshly initialised head (same seed as training): the 'no fine-tuning' floor."""
-    base_dir = resolve_model_dir(cfg.base)
-    model = build_classifier(cfg.model_copy(update={"strategy": "full", "freeze_layers": 0}), label_map,
-                             seed=seed, base_dir=base_dir)
-    logits = logits_of(model, load_tokenizer(base_dir), texts, batch_size=batch_size, max_length=cfg.max_length)
+    model, tokenizer = _untuned(cfg, label_map, seed, "classification")
+    logits = logits_of(model, tokenizer, texts, batch_size=batch_size, max_length=cfg.max_length)
     return logits.argmax(axis=1)
+
+
+def untuned_word_tags(cfg: ModelConfig, label_map: LabelMap, sentences: Sequence[Sequence[str]], *, seed: int,
+                      batch_size: int = 64) -> list[list[str]]:
+    """IOB2 tags per word of the base model with a freshly initialised token head (same seed as training)."""
+    model, tokenizer = _untuned(cfg, label_map, seed, "token_classification")
+    return word_tags_of(model, tokenizer, sentences, batch_size=batch_size, max_length=cfg.max_length)
 
 
 def tfidf_logreg_predictions(train_texts: Sequence[str], train_labels: Sequence[int], texts: Sequence[str],
