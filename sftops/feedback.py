@@ -3,13 +3,20 @@
 The store is a SQLite file (WAL mode) for one machine, or a PostgreSQL database (a
 `postgresql://` URL) that server replicas on several machines share. One SQLAlchemy Core
 code path serves both; the unique (text, label) constraint makes the same pair stored once.
+
+An NER model's feedback is a text with its entities (character spans and types). They are
+checked against the text's words (`sftops.tagging.split_words`, the split prepare and the
+server use), snapped to whole words, and stored as canonical JSON in the label column
+(`entities_label`), so the same corrected text is stored once and old stores need no migration.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from .dburl import is_postgres, is_url, redact, storage_url
-from .exceptions import ConfigError, SftopsError
+from .exceptions import ConfigError, DataError, SftopsError
+from .tagging import Span, split_words, tags_of, words_in
 
 _metadata = sa.MetaData()
 _table = sa.Table(
@@ -46,6 +54,79 @@ class Feedback:
     label: str
     model_version: str | None
     created: float
+
+
+@dataclass(frozen=True, order=True)
+class EntityLabel:
+    """One entity of a feedback text: characters `start`..`end` (end exclusive) of the text, and its type."""
+
+    start: int
+    end: int
+    type: str
+
+
+def check_entities(text: str, entities: Iterable[EntityLabel], types: Collection[str]) -> list[EntityLabel]:
+    """The entities of `text` snapped to whole words and sorted, or a DataError saying in one line what is wrong.
+
+    Every span must lie inside the text (start < end), name one of `types`, cover at least one word
+    (not only whitespace), and share neither characters nor a word with another span: the training
+    data tags whole words, so a span over part of a word stands for that word.
+    """
+    words = split_words(text)
+    snapped: list[tuple[EntityLabel, EntityLabel, tuple[int, int]]] = []
+    for entity in entities:
+        where = f"entity {entity.start}:{entity.end}"
+        if not 0 <= entity.start < entity.end <= len(text):
+            raise DataError(f"{where} is not a span of the text ({len(text)} characters): need 0 <= start < end <= length")
+        if entity.type not in types:
+            raise DataError(f"{where} has type {entity.type!r}, not one of the model's entity types {sorted(types)}")
+        covered = words_in(words, entity.start, entity.end)
+        if covered is None:
+            raise DataError(f"{where} ({text[entity.start:entity.end]!r}) holds no word, only whitespace")
+        first, last = words[covered[0]], words[covered[1] - 1]
+        snapped.append((entity, EntityLabel(first.start, last.end, entity.type), covered))
+    snapped.sort(key=lambda item: (item[0].start, item[0].end))
+    for (a, _, a_words), (b, _, b_words) in pairwise(snapped):
+        if b.start < a.end:
+            raise DataError(f"entities {a.start}:{a.end} and {b.start}:{b.end} overlap; send each character in one entity at most")
+        if b_words[0] < a_words[1]:
+            word = words[b_words[0]].text
+            raise DataError(f"entities {a.start}:{a.end} and {b.start}:{b.end} fall in the same word {word!r}; "
+                            "an entity is whole words")
+    return [entity for _, entity, _ in snapped]
+
+
+def entities_label(entities: Iterable[EntityLabel]) -> str:
+    """The stored label of a text's entities: canonical JSON (sorted spans, sorted keys, no spaces); '[]' for none."""
+    rows = [{"end": e.end, "start": e.start, "type": e.type} for e in sorted(entities)]
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_entities_label(label: str) -> list[EntityLabel] | None:
+    """The entities of a label `entities_label` wrote; None for any other label (e.g. a classifier's class)."""
+    if not label.startswith("["):
+        return None
+    try:
+        rows = json.loads(label)
+        entities = [EntityLabel(int(r["start"]), int(r["end"]), str(r["type"])) for r in rows]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return entities
+
+
+def tagged_sentence(text: str, entities: Iterable[EntityLabel]) -> tuple[list[str], list[str]]:
+    """(tokens, IOB2 tags) of a feedback text, tokenised as prepare tokenises (`split_words`).
+
+    Raises ValueError when the entities overlap at word level (`check_entities` refuses those first).
+    """
+    words = split_words(text)
+    spans = []
+    for entity in entities:
+        covered = words_in(words, entity.start, entity.end)
+        if covered is None:
+            raise ValueError(f"entity {entity.start}:{entity.end} holds no word of the text")
+        spans.append(Span(entity.type, *covered))
+    return [w.text for w in words], tags_of(len(words), spans)
 
 
 def open_engine(location: str | Path) -> sa.Engine:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from pathlib import Path
 
-from sftops.feedback import FeedbackStore
+import pytest
+
+from sftops.exceptions import DataError
+from sftops.feedback import (
+    EntityLabel,
+    FeedbackStore,
+    check_entities,
+    entities_label,
+    parse_entities_label,
+    tagged_sentence,
+)
 
 
 def test_add_dedups_counts_exports_and_survives_reopen(tmp_path: Path) -> None:
@@ -86,3 +97,52 @@ def test_the_alarm_journal_opens_the_feedback_database_through_its_public_engine
     journal.close()
     with pytest.raises(ConfigError, match=r"serve\.feedback_db must be a file path or a postgresql:// URL"):
         open_engine("mysql://user:pw@host/db")
+
+
+# --- an NER model's feedback: entities of a text ----------------------------------------------------------------------
+TYPES = ("LOC", "PER")
+
+
+@pytest.mark.parametrize(
+    ("entities", "message"),
+    [
+        ([EntityLabel(5, 3, "PER")], "entity 5:3 is not a span of the text (25 characters)"),
+        ([EntityLabel(20, 40, "LOC")], "entity 20:40 is not a span of the text"),
+        ([EntityLabel(0, 3, "ORG")], "entity 0:3 has type 'ORG', not one of the model's entity types ['LOC', 'PER']"),
+        ([EntityLabel(3, 5, "PER")], "entity 3:5 ('  ') holds no word, only whitespace"),
+        ([EntityLabel(0, 13, "PER"), EntityLabel(5, 20, "LOC")], "entities 0:13 and 5:20 overlap"),
+        ([EntityLabel(19, 25, "LOC"), EntityLabel(0, 3, "PER"), EntityLabel(14, 16, "LOC"), EntityLabel(17, 18, "LOC")],
+         "entities 14:16 and 17:18 fall in the same word 'in-a'; an entity is whole words"),
+    ],
+)
+def test_entities_are_refused_with_one_line_saying_why(entities: list[EntityLabel], message: str) -> None:
+    with pytest.raises(DataError, match=re.escape(message)) as caught:
+        check_entities("Ada  Lovelace in-a London", entities, TYPES)  # 25 characters
+    assert "\n" not in str(caught.value)
+
+
+def test_entities_are_snapped_to_whole_words_sorted_and_stored_canonically() -> None:
+    text = "Ada  Lovelace moved to London 🎉"
+    checked = check_entities(text, [EntityLabel(23, 27, "LOC"), EntityLabel(1, 13, "PER")], TYPES)
+    assert checked == [EntityLabel(0, 13, "PER"), EntityLabel(23, 29, "LOC")]  # "Lond" stands for "London"
+    label = entities_label(checked)
+    assert label == '[{"end":13,"start":0,"type":"PER"},{"end":29,"start":23,"type":"LOC"}]'
+    assert parse_entities_label(label) == checked
+    assert entities_label([]) == "[]" and parse_entities_label("[]") == []
+    assert parse_entities_label("positive") is None and parse_entities_label("[not json") is None
+    assert tagged_sentence(text, checked) == (["Ada", "Lovelace", "moved", "to", "London", "🎉"],
+                                              ["B-PER", "I-PER", "O", "O", "B-LOC", "O"])
+
+
+def test_the_same_corrected_entities_are_stored_once(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.db")
+    text = "Ada  Lovelace moved to London"
+    label = entities_label(check_entities(text, [EntityLabel(0, 13, "PER"), EntityLabel(23, 29, "LOC")], TYPES))
+    first = store.put(text, label, "1")
+    # the same entities sent in another order, one over part of its word: the same stored label
+    again = store.put(text, entities_label(check_entities(text, [EntityLabel(23, 26, "LOC"), EntityLabel(0, 13, "PER")],
+                                                          TYPES)), "2")
+    other = store.put(text, entities_label(check_entities(text, [EntityLabel(0, 13, "PER")], TYPES)), "2")
+    assert first == (first[0], True) and again == (first[0], False) and other[1] is True and other[0] != first[0]
+    assert store.count_since() == 2
+    store.close()
