@@ -144,9 +144,12 @@ def _split(frame: pd.DataFrame, cfg: DataConfig, *, by_label: bool) -> dict[str,
     if given:
         assigned = _given_assignment(frame, cfg, given)
         empty = [s for s in SPLITS if not (assigned == s).any()]
+        if "train" in empty:
+            raise DataError("the dataset gives no training rows (after cleaning); give a train file or train values "
+                            "in data.split_values, the rows other splits are carved from")
         if empty:
-            raise DataError(f"the {'/'.join(empty)} split is empty after cleaning; give it rows or leave it to be "
-                            f"carved out of train")
+            raise DataError(f"too few training rows to carve the {' and '.join(empty)} split out of; add rows or give "
+                            f"that split its own rows")
     elif by_label:
         assigned = _stratified_assignment(frame, cfg)
     else:

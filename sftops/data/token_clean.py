@@ -116,7 +116,7 @@ def clean_sentences(raw: RawSentences, cfg: DataConfig) -> tuple[pd.DataFrame, T
     counts.update(malformed_lines=raw.malformed_lines, malformed_rows=raw.malformed_rows,
                   unparsable_rows=raw.unparsable, unknown_split=raw.unknown_split)
     extra = frame["extra"].astype(bool)
-    report.extra_sentences_read = int(extra.sum()) + raw.unparsable
+    report.extra_sentences_read = int(extra.sum()) + raw.unparsable + raw.extra_malformed_rows
     tags_in = [[str(t).strip() for t in tags] for tags in frame["tags"]]
     source_tags = [t for t, e in zip(tags_in, extra) if not e]
     scheme: Scheme = detect_scheme(source_tags) if cfg.tag_scheme == "auto" else cfg.tag_scheme

