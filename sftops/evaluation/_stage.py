@@ -17,6 +17,7 @@ import mlflow
 from ..atomic import atomic_path, write_json
 from ..config import Params
 from ..data.prepared import PreparedData
+from ..exceptions import DataError
 from ..modeling import TrainedModelInfo, check_model_dir
 from ..paths import CONFUSION_FILE, CURVE_FILE, EVAL_FILE, MODEL_DIR
 from ..tracking import flat_params, lineage_tags
@@ -50,8 +51,11 @@ def run_evaluate(
     Logs to the MLflow experiment the caller connected to (`sftops.stages.evaluate` connects).
 
     Raises:
-        ModelError: `model_dir` holds no trained model, or the base model cannot be loaded.
-        DataError: token classification on prepared data without tokens/tags columns."""
+        DataError: the data was prepared for another task than params.task.
+        ModelError: `model_dir` holds no trained model, or the base model cannot be loaded."""
+    if data.task != params.task:
+        raise DataError(f"data/prepared holds {data.task} data but params.task is {params.task}; "
+                        "rerun `sftops prepare` with these params (or set task back)")
     model_dir = check_model_dir(model_dir)
     info = TrainedModelInfo.load(model_dir)
     scorer = evaluate_tagger if params.task == "token_classification" else evaluate_classifier

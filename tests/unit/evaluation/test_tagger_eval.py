@@ -78,11 +78,17 @@ def test_the_improvement_is_on_the_gate_metric(tiny_bert_dir: Path, tmp_path: Pa
         summary["fine_tuned"]["token_accuracy"] - summary["crf"]["token_accuracy"])
 
 
-def test_prepared_data_without_tokens_is_a_data_error(tiny_bert_dir: Path, tmp_path: Path) -> None:
+def test_data_prepared_for_another_task_or_without_tokens_is_a_data_error(tiny_bert_dir: Path, tmp_path: Path) -> None:
     params, data = _ner_params(tiny_bert_dir), prepared_ner(n_train=20, n_validation=5, n_test=5)
     model_dir = _save_untrained(params, data, tmp_path / "model")
-    classification_like = PreparedData(train=data.train, validation=data.validation,
-                                       test=data.test.drop(columns=["tokens"]), label_map=data.label_map, meta={})
+    paths = {"model_dir": model_dir, "eval_file": tmp_path / "eval.json", "confusion_file": tmp_path / "cm.csv",
+             "curve_file": None}
+    classification = PreparedData(train=data.train, validation=data.validation, test=data.test, label_map=data.label_map,
+                                  meta={"task": "classification"})
+    with pytest.raises(DataError, match=r"holds classification data but params\.task is token_classification"):
+        run_evaluate(params, classification, **paths)
+    no_tokens = PreparedData(train=data.train, validation=data.validation, test=data.test.drop(columns=["tokens"]),
+                             label_map=data.label_map, meta=data.meta)
     with pytest.raises(DataError, match="no 'tokens' column"):
-        run_evaluate(params, classification_like, model_dir=model_dir, eval_file=tmp_path / "eval.json",
-                     confusion_file=tmp_path / "cm.csv", curve_file=None)
+        run_evaluate(params, no_tokens, **paths)
+    assert not (tmp_path / "eval.json").exists()
