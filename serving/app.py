@@ -146,8 +146,9 @@ def create_app(
     app = FastAPI(
         title="sftops inference server",
         version=__version__,
-        description="Text classification with a fine-tuned transformer on ONNX Runtime, "
-        "following an MLflow registry alias. Admin endpoints need `Authorization: Bearer <token>`.",
+        description="Text classification or named-entity recognition (token classification) with a fine-tuned "
+        "transformer on ONNX Runtime, following an MLflow registry alias. Admin endpoints need "
+        "`Authorization: Bearer <token>`.",
         lifespan=_lifespan,
     )
     app.state.serving = ServingState(

@@ -45,18 +45,19 @@ def serve(argv: Sequence[str]) -> None:
     overrides = {k: v for k, v in {"model": args.model, "host": args.host, "port": args.port}.items() if v is not None}
     settings = load_settings(params.serve, **overrides)
     spec = settings.model or params.registry.model_name
-    device, variant, threads = settings.device, settings.variant, settings.session_threads()
+    device, variant, threads, aggregation = settings.device, settings.variant, settings.session_threads(), settings.aggregation
     if Path(spec).is_dir():
-        store = ModelStore.from_folder(spec, device=device, variant=variant, intra_op_threads=threads)
+        store = ModelStore.from_folder(spec, device=device, variant=variant, intra_op_threads=threads, aggregation=aggregation)
     else:
         limit_registry_retries(settings.registry_timeout_s)
         store = ModelStore(
             ModelRef.parse(spec, default_alias=settings.alias), tracking_uri=resolve_tracking_uri(params.tracking),
-            cache_dir=settings.cache_dir, device=device, variant=variant, intra_op_threads=threads,
+            cache_dir=settings.cache_dir, device=device, variant=variant, intra_op_threads=threads, aggregation=aggregation,
         )
     ref = store.ref
     loaded = store.load_initial()
-    log.info("model %s version %s ready (%s on %s)", ref, loaded.info.version, loaded.runtime.variant, loaded.runtime.provider)
+    log.info("model %s version %s ready (%s, %s on %s)", ref, loaded.info.version, loaded.runtime.task, loaded.runtime.variant,
+             loaded.runtime.provider)
     if store.degraded:
         log.warning("DEGRADED: %s", store.degraded)
     feedback = FeedbackStore(resolve(settings.expanded_feedback_db(), project_dir))

@@ -1,4 +1,4 @@
-"""Prometheus metrics of one server: requests, latency, batch sizes, queue depth, the model version."""
+"""Prometheus metrics of one server: requests, latency, batch sizes, queue depth, the model version, what it answered."""
 
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ class ServingMetrics:
         )
         self.predictions = Counter(
             "sftops_predictions_total", "Texts classified, by predicted label", ["label"], registry=self.registry
+        )
+        self.entities = Counter(
+            "sftops_entities_total", "Entities found in texts by a token-classification (NER) model, by type", ["type"],
+            registry=self.registry,
         )
 
     def track_queue(self, depth: Callable[[], int]) -> None:

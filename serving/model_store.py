@@ -35,7 +35,7 @@ from sftops.atomic import write_json
 from sftops.bundle import MANIFEST_FILE, RequestedDevice
 from sftops.dburl import scrub
 from sftops.exceptions import RegistryError, ServingError, SftopsError
-from sftops.inference import ClassifierRuntime, load_runtime
+from sftops.inference import Aggregation, Runtime, load_runtime
 from sftops.registry import ModelRef, RegistryUnreachable, ResolvedModel, download_bundle, registry_client, resolve_model
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class LoadedModel:
     """A model ready to answer: its registry facts and its runtime."""
 
     info: ResolvedModel
-    runtime: ClassifierRuntime
+    runtime: Runtime  # a ClassifierRuntime or TaggerRuntime, by the bundle's task; versions of one model may differ
     bundle_dir: Path
 
 
@@ -170,12 +170,14 @@ class ModelStore:
         device: RequestedDevice = "auto",
         variant: str | None = None,
         intra_op_threads: int = 0,
+        aggregation: Aggregation = "first",
         on_swap: Callable[[LoadedModel], None] | None = None,
     ) -> None:
         self.ref = ref
         self.tracking_uri = tracking_uri
         self.cache = ModelCache(cache_dir)
-        self._device, self._variant, self._threads = device, variant, intra_op_threads  # how load_runtime runs a bundle
+        # how load_runtime runs a bundle (aggregation: serve.aggregation, used by token-classification bundles)
+        self._device, self._variant, self._threads, self._aggregation = device, variant, intra_op_threads, aggregation
         self.on_swap = on_swap  # called after each swap (metrics)
         self.on_load_failure: Callable[[str, str], None] | None = None  # (version, reason), e.g. a metric
         self.retry_base_s = 30.0
@@ -189,12 +191,13 @@ class ModelStore:
 
     @classmethod
     def from_folder(
-        cls, folder: str | Path, *, device: RequestedDevice = "auto", variant: str | None = None, intra_op_threads: int = 0
+        cls, folder: str | Path, *, device: RequestedDevice = "auto", variant: str | None = None, intra_op_threads: int = 0,
+        aggregation: Aggregation = "first",
     ) -> ModelStore:
         """A store serving one local bundle folder (e.g. models/onnx): no registry, no alias to follow."""
         folder = Path(folder).resolve()
         store = cls(ModelRef(folder.name, version="local"), tracking_uri=None, device=device, variant=variant,
-                    intra_op_threads=intra_op_threads)
+                    intra_op_threads=intra_op_threads, aggregation=aggregation)
         store._folder = folder
         return store
 
@@ -232,7 +235,7 @@ class ModelStore:
         return registry_client(self.tracking_uri, check=False)
 
     def _load(self, info: ResolvedModel, bundle_dir: Path) -> LoadedModel:
-        runtime = load_runtime(bundle_dir, self._device, self._variant, self._threads)
+        runtime = load_runtime(bundle_dir, self._device, self._variant, self._threads, aggregation=self._aggregation)
         runtime.warmup()
         return LoadedModel(info=info, runtime=runtime, bundle_dir=bundle_dir)
 

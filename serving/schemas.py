@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from sftops.bundle import BundleTask
 from sftops.registry import ResolvedModel
 from sftops.textcheck import control_characters
 
@@ -27,8 +28,9 @@ class PredictRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"texts": ["I love it", "meh"]}]})
 
-    text: NonBlank | None = Field(None, description="a single text to classify")
-    texts: list[NonBlank] | None = Field(None, min_length=1, description="texts to classify (at most serve.max_texts)")
+    text: NonBlank | None = Field(None, description="a single text to classify (or tag, with an NER model)")
+    texts: list[NonBlank] | None = Field(
+        None, min_length=1, description="texts to classify or tag (at most serve.max_texts)")
 
     @model_validator(mode="after")
     def _one_of(self) -> PredictRequest:
@@ -42,7 +44,11 @@ class PredictRequest(BaseModel):
 
 
 class TextPrediction(BaseModel):
-    """The answer for one text, naming the model version that gave it."""
+    """A classification model's answer for one text, naming the model version that gave it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "label": "positive", "score": 0.93, "probabilities": {"negative": 0.02, "neutral": 0.05, "positive": 0.93},
+        "truncated": False, "model": "sentiment", "version": "3"}]})
 
     label: str
     score: float = Field(description="probability of `label`")
@@ -52,14 +58,43 @@ class TextPrediction(BaseModel):
     version: str
 
 
+class EntitySpan(BaseModel):
+    """One entity found in a text: `text == sent_text[start:end]`, offsets in characters (Python str indices)."""
+
+    text: str = Field(description="the entity as it appears in the text sent (original case and spacing)")
+    type: str = Field(description="the entity type, one of the model's entity_types")
+    start: int = Field(description="character offset of the entity's first character in the text sent")
+    end: int = Field(description="character offset just past the entity's last character (exclusive)")
+    score: float = Field(description="mean over the entity's words of their tag's probability")
+
+
+class TextEntities(BaseModel):
+    """A token-classification (NER) model's answer for one text, naming the model version that gave it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "entities": [{"text": "Ada Lovelace", "type": "PER", "start": 0, "end": 12, "score": 0.97},
+                     {"text": "London", "type": "LOC", "start": 22, "end": 28, "score": 0.99}],
+        "truncated": False, "model": "ner", "version": "2"}]})
+
+    entities: list[EntitySpan] = Field(description="the entities in text order; [] when there are none")
+    truncated: bool = Field(description="the text was longer than the model's max_length: words past the cut get no entity")
+    model: str
+    version: str
+
+
 class PredictResponse(BaseModel):
-    predictions: list[TextPrediction]
+    """One answer per text, in the order sent: `TextPrediction` from a classification model, `TextEntities` from an
+    NER model (GET /v1/model says which task is served)."""
+
+    predictions: list[TextPrediction | TextEntities]
 
 
 class ModelResponse(ResolvedModel):
     """The served version's registry facts (name, version, alias, run_id, data_hash, metrics, tags) and how it runs."""
 
-    labels: list[str]
+    task: BundleTask = Field(description="what /v1/predict answers: a label per text, or entity spans per text")
+    labels: list[str] = Field(description="the classes, or for token classification the IOB2 tags (O, B-X, I-X ...)")
+    entity_types: list[str] = Field(description="the entity types an NER model finds; [] for classification")
     max_length: int
     variant: str
     provider: str
@@ -69,6 +104,7 @@ class HealthResponse(BaseModel):
     status: Literal["ok", "degraded", "loading"]
     model: str | None = None
     version: str | None = None
+    task: BundleTask | None = Field(None, description="the served model's task, once one is loaded")
     detail: str | None = Field(
         None, description="why the server is degraded (serving a cached model, a new version that failed to load)")
     registry_error: str | None = Field(None, description="the last failed registry check, if the last one failed")

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from sftops.feedback import FeedbackStore
-from sftops.inference import Prediction
+from sftops.inference import Prediction, TaggedText
 from sftops.registry import ResolvedModel
 
 from .batcher import Batcher
@@ -18,7 +18,7 @@ from .model_store import LoadedModel, ModelStore
 from .monitor import ServingMonitor
 from .settings import ServeSettings
 
-Answer = tuple[Prediction, ResolvedModel]
+Answer = tuple[Prediction | TaggedText, ResolvedModel]  # a classifier's or a tagger's answer, and who gave it
 
 
 @dataclass
@@ -40,13 +40,18 @@ class ServingState:
 def infer_with(
     store: ModelStore, metrics: ServingMetrics, monitor: ServingMonitor | None = None
 ) -> Callable[[list[str]], list[Answer]]:
-    """The batch function: classify texts with the model current when the batch starts, feed the drift window."""
+    """The batch function: run texts through the model current when the batch starts (whatever its task), count
+    what it answered, feed the drift window."""
 
     def infer(texts: list[str]) -> list[Answer]:
         model = store.current  # read once: a swap during this batch does not affect it
         predictions = model.runtime.predict(texts)
         for p in predictions:
-            metrics.predictions.labels(label=p.label).inc()
+            if isinstance(p, TaggedText):
+                for entity in p.entities:
+                    metrics.entities.labels(type=entity.type).inc()
+            else:
+                metrics.predictions.labels(label=p.label).inc()
         if monitor is not None:  # runs in the batch worker thread, off the event loop
             monitor.observe_predictions(predictions, version=model.info.version)
         return [(p, model.info) for p in predictions]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from sftops.dburl import scrub
+from sftops.inference import TaggerRuntime
 
 from ..schemas import HealthResponse, ModelResponse, ReadyResponse
 from ..state import StateDep
@@ -15,12 +16,13 @@ router = APIRouter(tags=["model"])
 
 @router.get("/v1/model", response_model=ModelResponse)
 async def model_info(state: StateDep) -> ModelResponse:
-    """The served version, its MLflow run, data hash and metrics."""
+    """The served version, its MLflow run, data hash and metrics; its task (and for NER its entity types)."""
     model = state.model()
     runtime = model.runtime
     return ModelResponse(
-        **model.info.model_dump(), labels=runtime.labels, max_length=runtime.max_length,
-        variant=runtime.variant, provider=runtime.provider,
+        **model.info.model_dump(), task=runtime.task, labels=runtime.labels,
+        entity_types=list(runtime.entity_types) if isinstance(runtime, TaggerRuntime) else [],
+        max_length=runtime.max_length, variant=runtime.variant, provider=runtime.provider,
     )
 
 
@@ -31,10 +33,11 @@ async def health(state: StateDep) -> HealthResponse:
     last_error = scrub(store.last_error) if store.last_error else None  # errors may quote the tracking URI
     if not store.ready:
         return HealthResponse(status="loading", detail=last_error, queue_depth=state.batcher.depth)
-    info = store.current.info
+    current = store.current
+    info = current.info
     problems = store.problems  # a cached model at start, a new version that failed to load
     return HealthResponse(
-        status="degraded" if problems else "ok", model=info.name, version=info.version,
+        status="degraded" if problems else "ok", model=info.name, version=info.version, task=current.runtime.task,
         detail=scrub(problems) if problems else None, registry_error=last_error, queue_depth=state.batcher.depth,
     )
 

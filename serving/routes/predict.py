@@ -1,4 +1,4 @@
-"""POST /v1/predict: classify texts through the micro-batcher."""
+"""POST /v1/predict: classify texts, or find their entities, through the micro-batcher."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from ..schemas import ErrorResponse, PredictRequest, PredictResponse, TextPrediction
+from sftops.inference import Prediction, TaggedText
+from sftops.registry import ResolvedModel
+
+from ..schemas import EntitySpan, ErrorResponse, PredictRequest, PredictResponse, TextEntities, TextPrediction
 from ..state import StateDep
 
 router = APIRouter(prefix="/v1", tags=["predict"])
@@ -20,9 +23,22 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _answer(p: Prediction | TaggedText, info: ResolvedModel) -> TextPrediction | TextEntities:
+    if isinstance(p, TaggedText):
+        return TextEntities(
+            entities=[EntitySpan(text=e.text, type=e.type, start=e.start, end=e.end, score=e.score) for e in p.entities],
+            truncated=p.truncated, model=info.name, version=info.version,
+        )
+    return TextPrediction(
+        label=p.label, score=p.score, probabilities=p.probabilities, truncated=p.truncated,
+        model=info.name, version=info.version,
+    )
+
+
 @router.post("/predict", response_model=PredictResponse, responses=_ERRORS)
 async def predict(body: PredictRequest, state: StateDep) -> PredictResponse:
-    """Label, score and class probabilities for each text, with the model version that answered."""
+    """Per text, with the model version that answered: from a classifier its label, score and class probabilities;
+    from a token-classification (NER) model its entities, as character spans of the text sent."""
     texts = body.items
     limit = state.settings.max_texts
     if len(texts) > limit:
@@ -34,12 +50,4 @@ async def predict(body: PredictRequest, state: StateDep) -> PredictResponse:
         if over:
             raise HTTPException(413, f"{'; '.join(over[:5])}; the model reads at most {model.runtime.max_length}")
     answers = await state.batcher.run(texts, state.settings.request_timeout_s)
-    return PredictResponse(
-        predictions=[
-            TextPrediction(
-                label=p.label, score=p.score, probabilities=p.probabilities, truncated=p.truncated,
-                model=info.name, version=info.version,
-            )
-            for p, info in answers
-        ]
-    )
+    return PredictResponse(predictions=[_answer(p, info) for p, info in answers])

@@ -163,8 +163,9 @@ def test_the_v1_model_body_keeps_its_fields_and_schema_name() -> None:
     from sftops_serving.schemas import ModelResponse
 
     info = ResolvedModel(name="m", version="3", alias="champion", run_id="r", data_hash="d", metrics={"f1": 0.5})
-    body = ModelResponse(**info.model_dump(), labels=["a", "b"], max_length=64, variant="int8", provider="CPU")
+    body = ModelResponse(**info.model_dump(), task="classification", labels=["a", "b"], entity_types=[], max_length=64,
+                         variant="int8", provider="CPU")
     assert list(body.model_dump(mode="json")) == ["name", "version", "alias", "run_id", "data_hash", "metrics", "tags",
-                                                  "labels", "max_length", "variant", "provider"]
+                                                  "task", "labels", "entity_types", "max_length", "variant", "provider"]
     schema = ModelResponse.model_json_schema()
     assert schema["title"] == "ModelResponse" and set(schema["properties"]) == set(body.model_dump())

@@ -1,4 +1,4 @@
-"""The batcher and HTTP tests run without torch: neither they, their fixtures nor the code they test import it."""
+"""The batcher and HTTP tests (classification and NER) run without torch: neither they, their fixtures nor the code they test import it."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ sys.exit(rc)
 
 
 def test_the_batcher_and_http_tests_never_import_torch() -> None:
-    files = [str(HERE / "test_batcher.py"), str(HERE / "test_app.py")]
+    files = [str(HERE / "test_batcher.py"), str(HERE / "test_app.py"), str(HERE / "test_ner.py")]
     out = subprocess.run([sys.executable, "-c", _RUN.format(heavy=HEAVY), *files], cwd=ROOT, env=os.environ.copy(),
                          capture_output=True, text=True, timeout=600)
     assert out.returncode in (0, 1), out.stdout[-3000:] + out.stderr[-3000:]  # 1: a test failed, reported on its own
