@@ -1,10 +1,11 @@
-"""Build the classifier (base model + K-label head + fine-tuning strategy) and run it for logits."""
+"""Build the classifier (base model + K-label head per text or per token + fine-tuning strategy) and run it for logits."""
 
-from ._build import build_classifier, check_base, load_tokenizer
+from ._build import build_classifier, check_base, load_tokenizer, model_class_for
 from ._info import MODEL_INFO_FILE, TrainedModelInfo, check_model_dir
-from ._predict import logits_of, predict_logits
+from ._predict import logits_of, predict_logits, predict_word_tags, word_logits_of, word_tags_of
 from ._save import save_model
 from ._strategy import apply_strategy, count_trainable
+from ._words import encode_words, first_subtokens, kept_words
 
 __all__ = [
     "MODEL_INFO_FILE",
@@ -14,8 +15,15 @@ __all__ = [
     "check_base",
     "check_model_dir",
     "count_trainable",
+    "encode_words",
+    "first_subtokens",
+    "kept_words",
     "load_tokenizer",
     "logits_of",
+    "model_class_for",
     "predict_logits",
+    "predict_word_tags",
     "save_model",
+    "word_logits_of",
+    "word_tags_of",
 ]

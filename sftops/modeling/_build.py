@@ -1,11 +1,11 @@
-"""Load the base model with a fresh K-label head, the label names, dropout and the chosen strategy."""
+"""Load the base model with a fresh K-label head (per text or per token), the label names, dropout and the strategy."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from ..config import ModelConfig
+from ..config import ModelConfig, Task
 from ..data.labels import LabelMap
 from ..defaults import resolve_model_dir
 from ..exceptions import ModelError
@@ -45,13 +45,21 @@ def check_base(cfg: ModelConfig) -> Path:
     return base
 
 
-def build_classifier(cfg: ModelConfig, label_map: LabelMap, *, seed: int, base_dir: str | Path | None = None):
+def build_classifier(
+    cfg: ModelConfig,
+    label_map: LabelMap,
+    *,
+    seed: int,
+    base_dir: str | Path | None = None,
+    task: Task = "classification",
+):
     """`cfg.base` with a freshly initialised (seeded) K-label head, ready for the trainer.
 
-    The model is returned with `cfg.strategy` applied: all weights trainable,
-    embeddings + lowest layers frozen, or wrapped in LoRA adapters (peft).
+    The head is per text for `task` "classification" and per token for "token_classification"
+    (`label_map` then holds the tag names). The model is returned with `cfg.strategy` applied:
+    all weights trainable, embeddings + lowest layers frozen, or wrapped in LoRA adapters (peft).
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
+    from transformers import AutoConfig, set_seed
 
     base = Path(base_dir) if base_dir is not None else resolve_model_dir(cfg.base)
     overrides = {"num_labels": len(label_map), "id2label": label_map.id2label, "label2id": label_map.label2id}
@@ -64,16 +72,23 @@ def build_classifier(cfg: ModelConfig, label_map: LabelMap, *, seed: int, base_d
             if getattr(config, key, None) is not None or (key == "classifier_dropout" and hasattr(config, key)):
                 setattr(config, key, cfg.dropout)
     set_seed(seed)
+    model_class = model_class_for(task)
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            str(base), config=config, ignore_mismatched_sizes=True
-        )
+        model = model_class.from_pretrained(str(base), config=config, ignore_mismatched_sizes=True)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        head = "token" if task == "token_classification" else "sequence"
         raise ModelError(
             f"model.base: cannot load weights from {base} ({_first_line(exc)}); "
-            "it must hold model.safetensors (or pytorch_model.bin) of a model with a sequence-classification class"
+            f"it must hold model.safetensors (or pytorch_model.bin) of a model with a {head}-classification class"
         ) from None
-    return apply_strategy(model, cfg)
+    return apply_strategy(model, cfg, task)
+
+
+def model_class_for(task: Task):
+    """The transformers Auto class of `task`'s model: sequence classification, or token classification."""
+    from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
+
+    return AutoModelForTokenClassification if task == "token_classification" else AutoModelForSequenceClassification
 
 
 def _first_line(exc: BaseException) -> str:

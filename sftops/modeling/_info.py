@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from ..config import Task
 from ..exceptions import ModelError
 from ..paths import LABEL_MAP_FILE
 from ..records import load_record, save_record
@@ -27,6 +28,7 @@ class TrainedModelInfo(BaseModel):
     base_model: str
     strategy: str
     max_length: int = 128
+    task: Task = "classification"  # folders written before token classification existed hold classifiers
 
     def save(self, folder: str | Path) -> Path:
         return save_record(self, Path(folder) / MODEL_INFO_FILE)

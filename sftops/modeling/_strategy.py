@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import ModelConfig
+from ..config import ModelConfig, Task
 from ..exceptions import ConfigError
 
 _LAYER_PATHS = ("encoder.layer", "encoder.layers", "transformer.layer", "layers")
@@ -37,11 +37,11 @@ def _freeze(model, n_layers: int):
     return model
 
 
-def _lora(model, cfg: ModelConfig):
+def _lora(model, cfg: ModelConfig, task: Task):
     from peft import LoraConfig, TaskType, get_peft_model
 
     lora = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=TaskType.TOKEN_CLS if task == "token_classification" else TaskType.SEQ_CLS,
         r=cfg.lora.r,
         lora_alpha=cfg.lora.alpha,
         lora_dropout=cfg.lora.dropout,
@@ -53,14 +53,14 @@ def _lora(model, cfg: ModelConfig):
         raise ConfigError(f"model.lora.target_modules {cfg.lora.target_modules}: {exc}") from None
 
 
-def apply_strategy(model, cfg: ModelConfig):
-    """Return `model` prepared for `cfg.strategy` (may be a peft wrapper for 'lora')."""
+def apply_strategy(model, cfg: ModelConfig, task: Task = "classification"):
+    """Return `model` prepared for `cfg.strategy` (may be a peft wrapper for 'lora'; its head stays trainable)."""
     if cfg.strategy == "full":
         return model
     if cfg.strategy == "freeze":
         return _freeze(model, cfg.freeze_layers)
     if cfg.strategy == "lora":
-        return _lora(model, cfg)
+        return _lora(model, cfg, task)
     raise ConfigError(f"model.strategy: unknown strategy {cfg.strategy!r}; expected full, freeze or lora")
 
 

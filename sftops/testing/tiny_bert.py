@@ -46,3 +46,16 @@ def save_classifier(base: str | Path, target: str | Path, seed: int = 0) -> Path
     AutoTokenizer.from_pretrained(str(base)).save_pretrained(target)
     label_map.save(target / "label_map.json")
     return target
+
+
+def save_token_classifier(base: str | Path, target: str | Path, seed: int = 0, max_length: int = 32) -> Path:
+    """A saved token classifier over `base` (fresh seeded head for the NER_TYPES tags), as `sftops train` writes it."""
+    from ..config import ModelConfig
+    from ..modeling import TrainedModelInfo, build_classifier, load_tokenizer, save_model
+    from .ner_data import ner_label_map
+
+    label_map = ner_label_map()
+    cfg = ModelConfig(base=str(base), max_length=max_length)
+    model = build_classifier(cfg, label_map, seed=seed, base_dir=base, task="token_classification")
+    info = TrainedModelInfo(base_model=str(base), strategy="full", max_length=max_length, task="token_classification")
+    return save_model(model, load_tokenizer(base), label_map, info, target)

@@ -103,3 +103,43 @@ def test_unknown_strategy_is_rejected_when_params_are_parsed():
 
     with pytest.raises(ConfigError, match=r"model\.strategy"):
         parse_params({"model": {"strategy": "adapters"}})
+
+
+TAGS = LabelMap(("O", "B-LOC", "I-LOC", "B-PER", "I-PER"))
+
+
+@pytest.mark.parametrize(
+    ("strategy", "extra", "trainable_prefixes"),
+    [
+        ("full", {}, None),
+        ("freeze", {"freeze_layers": 2}, ("classifier.",)),
+        ("lora", {"lora": {"r": 4, "alpha": 8}}, ("lora_", "classifier.")),
+    ],
+)
+def test_token_head_with_each_strategy(tiny_bert_dir, strategy, extra, trainable_prefixes):
+    cfg = ModelConfig(base=str(tiny_bert_dir), strategy=strategy, **extra)
+    model = build_classifier(cfg, TAGS, seed=0, task="token_classification")
+    tokenizer = load_tokenizer(tiny_bert_dir)
+    batch = tokenizer(["anna flew to oslo", "hi"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        logits = model(**batch).logits
+    assert tuple(logits.shape) == (2, batch["input_ids"].shape[1], 5)  # one row of tag logits per token
+    assert model.config.id2label == TAGS.id2label
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    if trainable_prefixes is None:
+        assert len(trainable) == len(list(model.parameters()))
+    else:
+        assert trainable and all(any(part in n for part in trainable_prefixes) for n in trainable)
+        assert any("classifier." in n for n in trainable)
+    if strategy == "lora":
+        from peft import TaskType
+
+        assert model.peft_config["default"].task_type == TaskType.TOKEN_CLS
+
+
+def test_token_head_is_seeded(tiny_bert_dir):
+    cfg = ModelConfig(base=str(tiny_bert_dir))
+    first = build_classifier(cfg, TAGS, seed=1, task="token_classification").classifier.weight
+    again = build_classifier(cfg, TAGS, seed=1, task="token_classification").classifier.weight
+    other = build_classifier(cfg, TAGS, seed=2, task="token_classification").classifier.weight
+    assert torch.equal(first, again) and not torch.equal(first, other)

@@ -1,0 +1,40 @@
+"""Words to sub-tokens: the tokenizer call for word lists, each word's first sub-token, the words truncation cut.
+
+Training (label alignment), evaluation and export all read word positions from here, so a word
+the model never saw is treated the same way everywhere: no label, predicted "O".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..exceptions import ModelError
+
+
+def encode_words(tokenizer, sentences: Sequence[Sequence[str]], max_length: int):
+    """`tokenizer` over pre-split words (truncated to `max_length`, not padded); its `word_ids(i)` map pieces to words.
+
+    Raises:
+        ModelError: the tokenizer is a slow (Python) one, which cannot map sub-tokens back to words."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelError(f"{type(tokenizer).__name__} is a slow tokenizer; token classification needs a fast one "
+                         "(a model folder with tokenizer.json)")
+    words = [[str(w) for w in sentence] for sentence in sentences]
+    return tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+
+
+def first_subtokens(word_ids: Sequence[int | None], n_words: int) -> list[int | None]:
+    """The position of each word's first sub-token; None for a word without one (cut by truncation or no pieces)."""
+    first: list[int | None] = [None] * n_words
+    for position, word in enumerate(word_ids):
+        if word is not None and first[word] is None:
+            first[word] = position
+    return first
+
+
+def kept_words(word_ids: Sequence[int | None], n_words: int, max_length: int) -> int:
+    """How many leading words survived truncation (`n_words` when the sentence fit in `max_length`)."""
+    if len(word_ids) < max_length:
+        return n_words
+    seen = [w for w in word_ids if w is not None]
+    return min(n_words, max(seen) + 1) if seen else 0
