@@ -1,8 +1,10 @@
-"""Fine-tune a classifier with the HF Trainer: dynamic padding, length grouping, early stopping on macro-F1."""
+"""Fine-tune a classifier (per text, or per token for NER) with the HF Trainer: dynamic padding, length grouping,
+early stopping on the task's validation metric (macro-F1, or entity F1)."""
 
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
-from ._data import subsample
+from ._data import check_task, subsample
+from ._metrics import selection_metric
 from ._overrides import apply_overrides
 from ._precision import resolve_precision
 from ._stage import TrainOutputs, run_train
@@ -14,8 +16,10 @@ __all__ = [
     "MlflowStepLogger",
     "TrainOutputs",
     "apply_overrides",
+    "check_task",
     "fine_tune",
     "resolve_precision",
     "run_train",
+    "selection_metric",
     "subsample",
 ]

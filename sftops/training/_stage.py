@@ -20,6 +20,7 @@ from ..tracking import flat_params, git_state, lineage_tags
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
 from ._curves import plot_curve, write_curve
+from ._data import check_task
 from ._overrides import apply_overrides
 from ._trainer import fine_tune
 
@@ -59,8 +60,10 @@ def run_train(
 
     Raises:
         ConfigError: best_params_file is missing or malformed, or a tuned value is invalid.
+        DataError: the data was prepared for another task than params.task.
         ModelError: model.base is not a usable model."""
     params = effective_params(params, best_params_file)
+    check_task(params.task, data.meta)
     check_base(params.model)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     tags = {**lineage_tags(params), "sftops.stage": "train"}
@@ -71,7 +74,7 @@ def run_train(
         result = fine_tune(params, data.label_map, data.train, data.validation,
                            callbacks=[MlflowStepLogger()] if rank0 else [])
         metrics: dict[str, float | int | str | bool | None] = {
-            "best_eval_macro_f1": result.best_metric,
+            f"best_{result.metric}": result.best_metric,
             "best_step": result.best_step,
             "global_steps": result.global_step,
             "epochs_run": round(result.epochs_run, 3),
@@ -80,6 +83,7 @@ def run_train(
             "train_samples_per_second": round(result.samples_per_second, 2),
             "trainable_params": result.trainable_params,
             "total_params": result.total_params,
+            **result.data_stats,
         }
         if not rank0:
             return metrics
@@ -92,15 +96,16 @@ def run_train(
             base_model=params.model.base,
             strategy=params.model.strategy,
             max_length=params.model.max_length,
+            task=params.task,
         )
         save_model(result.model, result.tokenizer, data.label_map, info, outputs.model_dir)
-        write_curve(result.history, outputs.curve_file)
+        write_curve(result.history, outputs.curve_file, params.task)
         write_json(outputs.metrics_file, {**metrics, "run_id": run_id})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))})
         mlflow.log_artifact(str(outputs.curve_file), "plots")
         with tempfile.TemporaryDirectory() as tmp:
-            mlflow.log_artifact(str(plot_curve(result.history, Path(tmp) / "training_curve.png")), "plots")
+            mlflow.log_artifact(str(plot_curve(result.history, Path(tmp) / "training_curve.png", params.task)), "plots")
         mlflow.log_artifact(str(outputs.model_dir / "sftops_model.json"), "model_info")
-    log.info("trained: best validation macro-F1 %.4f at step %s; model -> %s (MLflow run %s)",
-             result.best_metric or 0.0, result.best_step, outputs.model_dir, run_id)
+    log.info("trained: best %s %.4f at step %s; model -> %s (MLflow run %s)",
+             result.metric, result.best_metric or 0.0, result.best_step, outputs.model_dir, run_id)
     return {**metrics, "run_id": run_id}

@@ -5,23 +5,21 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..config import Params
 from ..data.labels import LabelMap
 from ..defaults import resolve_model_dir
 from ..modeling import build_classifier, count_trainable, load_tokenizer
-from ._data import tokenize_frame
+from ._data import tokenize_frame, tokenize_tagged_frame
+from ._metrics import argmax_logits, entity_scorer, selection_metric, text_scores
 from ._precision import resolve_precision
 
 log = logging.getLogger(__name__)
-
-METRIC = "eval_macro_f1"
 
 
 @dataclass
@@ -41,18 +39,8 @@ class FineTuneResult:
     trainable_params: int
     total_params: int
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def _compute_metrics(prediction) -> dict[str, float]:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-    preds = np.asarray(logits).argmax(axis=-1)
-    labels = np.asarray(prediction.label_ids)
-    return {
-        "macro_f1": float(f1_score(labels, preds, average="macro", zero_division=0)),
-        "accuracy": float(accuracy_score(labels, preds)),
-    }
+    metric: str = "eval_macro_f1"  # what best_metric measures (selection_metric of the task)
+    data_stats: dict[str, int] = field(default_factory=dict)  # NER: entities_total / entities_truncated in train
 
 
 def training_arguments(params: Params, output_dir: str, *, eval_steps: int | None, keep_best: bool, n_train: int):
@@ -81,7 +69,7 @@ def training_arguments(params: Params, output_dir: str, *, eval_steps: int | Non
         save_total_limit=1 if keep_best else None,
         save_only_model=True,
         load_best_model_at_end=keep_best,
-        metric_for_best_model=METRIC,
+        metric_for_best_model=selection_metric(params.task),
         greater_is_better=True,
         logging_strategy="steps",
         logging_steps=max(1, min(50, steps_per_epoch // 10)),
@@ -90,10 +78,45 @@ def training_arguments(params: Params, output_dir: str, *, eval_steps: int | Non
         fp16=precision == "fp16",
         seed=cfg.seed,
         data_seed=cfg.seed,
+        include_for_metrics=["inputs"] if params.task == "token_classification" else [],  # see entity_scorer
         report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
         dataloader_pin_memory=_cuda(),
+    )
+
+
+@dataclass
+class _TaskInputs:
+    """What the Trainer needs that differs between the tasks."""
+
+    train: list[dict[str, Any]]
+    validation: list[dict[str, Any]]
+    collator: Any
+    compute_metrics: Callable[..., dict[str, float]]
+    preprocess_logits: Callable[..., Any] | None = None
+    data_stats: dict[str, int] = field(default_factory=dict)
+
+
+def _task_inputs(params: Params, label_map: LabelMap, tokenizer, train: pd.DataFrame,
+                 validation: pd.DataFrame) -> _TaskInputs:
+    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding
+
+    max_length = params.model.max_length
+    if params.task != "token_classification":
+        return _TaskInputs(tokenize_frame(train, tokenizer, max_length), tokenize_frame(validation, tokenizer, max_length),
+                           DataCollatorWithPadding(tokenizer), text_scores)
+    all_subtokens = params.model.label_all_subtokens
+    train_set = tokenize_tagged_frame(train, tokenizer, max_length, label_map, label_all_subtokens=all_subtokens)
+    eval_set = tokenize_tagged_frame(validation, tokenizer, max_length, label_map, label_all_subtokens=all_subtokens)
+    if train_set.entities_truncated:
+        log.warning("model.max_length %d cuts %d of the %d entities in the training split (they lose their labels); "
+                    "raise model.max_length to keep them", max_length, train_set.entities_truncated,
+                    train_set.entities_total)
+    return _TaskInputs(
+        train_set.examples, eval_set.examples, DataCollatorForTokenClassification(tokenizer),
+        entity_scorer(eval_set, label_map.names, int(tokenizer.pad_token_id or 0)), argmax_logits,
+        {"entities_total": train_set.entities_total, "entities_truncated": train_set.entities_truncated},
     )
 
 
@@ -107,64 +130,69 @@ def fine_tune(
     eval_steps: int | None = None,
     keep_best: bool = True,
 ) -> FineTuneResult:
-    """Fine-tune `params.model` on `train`, evaluating macro-F1 on `validation`, with early stopping.
+    """Fine-tune `params.model` for `params.task` on `train`, with early stopping on the task's validation metric
+    (macro-F1 per text; entity F1 for token classification, where `label_map` holds the tag names).
 
     With `keep_best` the returned model is the best validation checkpoint; trials
     pass False and only need the best score.
     """
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
+    from transformers import EarlyStoppingCallback, Trainer
 
     base_dir = resolve_model_dir(params.model.base)
     tokenizer = load_tokenizer(base_dir)
-    model = build_classifier(params.model, label_map, seed=params.train.seed, base_dir=base_dir)
+    model = build_classifier(params.model, label_map, seed=params.train.seed, base_dir=base_dir, task=params.task)
     trainable, total = count_trainable(model)
-    train_ds = tokenize_frame(train, tokenizer, params.model.max_length)
-    eval_ds = tokenize_frame(validation, tokenizer, params.model.max_length)
+    inputs = _task_inputs(params, label_map, tokenizer, train, validation)
+    metric = selection_metric(params.task)
     with tempfile.TemporaryDirectory(prefix="sftops-train-") as out:
         args = training_arguments(
-            params, out, eval_steps=eval_steps or params.train.eval_steps, keep_best=keep_best, n_train=len(train_ds)
+            params, out, eval_steps=eval_steps or params.train.eval_steps, keep_best=keep_best,
+            n_train=len(inputs.train),
         )
         early = EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience)
         trainer = Trainer(
             model=model,
             args=args,
-            train_dataset=train_ds,
-            eval_dataset=eval_ds,
+            train_dataset=inputs.train,
+            eval_dataset=inputs.validation,
             processing_class=tokenizer,
-            data_collator=DataCollatorWithPadding(tokenizer),
-            compute_metrics=_compute_metrics,
+            data_collator=inputs.collator,
+            compute_metrics=inputs.compute_metrics,
+            preprocess_logits_for_metrics=inputs.preprocess_logits,
             callbacks=[early, *callbacks],
         )
-        log.info("fine-tuning %s (%s): %d of %d params trainable, %d train / %d validation examples",
-                 params.model.base, params.model.strategy, trainable, total, len(train_ds), len(eval_ds))
+        log.info("fine-tuning %s (%s, %s): %d of %d params trainable, %d train / %d validation examples",
+                 params.model.base, params.task, params.model.strategy, trainable, total, len(inputs.train),
+                 len(inputs.validation))
         start = time.perf_counter()
         output = trainer.train()
         seconds = time.perf_counter() - start
         state = trainer.state
         max_steps = state.max_steps
-    best_step = _best_step(state.log_history)
     return FineTuneResult(
         model=trainer.model,
         tokenizer=tokenizer,
         best_metric=state.best_metric if state.best_metric not in (None, float("-inf")) else None,
-        best_step=best_step,
+        best_step=_best_step(state.log_history, metric),
         global_step=state.global_step,
         epochs_run=float(state.epoch or 0.0),
         stopped_early=state.global_step < max_steps,
         train_seconds=seconds,
-        train_samples=len(train_ds),
+        train_samples=len(inputs.train),
         samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
         trainable_params=trainable,
         total_params=total,
         history=list(state.log_history),
+        metric=metric,
+        data_stats=inputs.data_stats,
     )
 
 
-def _best_step(history: list[dict[str, float]]) -> int | None:
-    evals = [h for h in history if METRIC in h]
+def _best_step(history: list[dict[str, float]], metric: str) -> int | None:
+    evals = [h for h in history if metric in h]
     if not evals:
         return None
-    return int(max(evals, key=lambda h: h[METRIC])["step"])
+    return int(max(evals, key=lambda h: h[metric])["step"])
 
 
 def _cuda() -> bool:

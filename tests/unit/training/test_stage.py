@@ -87,3 +87,60 @@ def test_precision_is_fp32_on_cpu_and_half_precision_needs_a_gpu():
     assert resolve_precision("auto") == "fp32"
     with pytest.raises(ConfigError, match="needs a CUDA GPU"):
         resolve_precision("bf16")
+
+
+def _ner_params(make_params, max_length=16, **train):
+    from sftops.testing.ner_data import as_token_classification
+
+    return as_token_classification(make_params(model={"max_length": max_length},
+                                               train={"learning_rate": 1e-2, "epochs": 4, **train}))
+
+
+def test_token_classification_learns_the_synthetic_entities(make_params):
+    from sftops.testing.ner_data import prepared_ner
+
+    data = prepared_ner(120, 30, 10)
+    result = fine_tune(_ner_params(make_params), data.label_map, data.train, data.validation)
+    evals = [h for h in result.history if "eval_entity_f1" in h]
+    assert result.metric == "eval_entity_f1" and len(evals) == 4
+    assert {"eval_entity_precision", "eval_entity_recall", "eval_token_accuracy"} <= set(evals[0])
+    assert result.best_metric == max(h["eval_entity_f1"] for h in evals) and result.best_metric > 0.9
+    assert result.data_stats == {"entities_total": 145, "entities_truncated": 0}
+
+
+def test_train_stage_for_token_classification(make_params, tmp_path):
+    from sftops.modeling import predict_word_tags
+    from sftops.testing.ner_data import prepared_ner
+
+    params = _ner_params(make_params, max_length=8, epochs=2)
+    connect(params.tracking)
+    data = prepared_ner(60, 20, 10)
+    outputs = TrainOutputs(tmp_path / "model", tmp_path / "metrics" / "train.json", tmp_path / "plots" / "curve.csv")
+    summary = run_train(params, data, best_params_file=None, outputs=outputs)
+
+    metrics = json.loads(outputs.metrics_file.read_text())
+    assert "best_eval_entity_f1" in metrics and "best_eval_macro_f1" not in metrics
+    assert metrics["entities_total"] > metrics["entities_truncated"] > 0  # max_length 8 cuts long sentences
+    info = TrainedModelInfo.load(outputs.model_dir)
+    assert info.task == "token_classification" and info.max_length == 8
+    assert LabelMap.load(outputs.model_dir / "label_map.json") == data.label_map
+    rows = list(csv.DictReader(outputs.curve_file.open()))
+    assert {"eval_entity_f1", "eval_token_accuracy"} <= set(rows[0]) and "eval_macro_f1" not in rows[0]
+    assert sum(1 for r in rows if r["eval_entity_f1"]) == 2
+    tags = predict_word_tags(outputs.model_dir, data.test["tokens"].tolist(), max_length=8)
+    assert [len(t) for t in tags] == [len(t) for t in data.test["tokens"]]
+
+    import mlflow
+
+    run = mlflow.get_run(summary["run_id"])
+    assert run.data.metrics["best_eval_entity_f1"] == metrics["best_eval_entity_f1"]
+    assert run.data.metrics["entities_truncated"] == metrics["entities_truncated"]
+
+
+def test_train_refuses_data_prepared_for_the_other_task(make_params, prepared_dir, tmp_path):
+    from sftops.exceptions import DataError
+
+    params = _ner_params(make_params)
+    with pytest.raises(DataError, match=r"holds classification data but params\.task is token_classification"):
+        run_train(params, load_prepared(prepared_dir), best_params_file=None,
+                  outputs=TrainOutputs(tmp_path / "m", tmp_path / "t.json", tmp_path / "c.csv"))
