@@ -15,7 +15,7 @@ from ..data.prepared import PreparedData
 from ..dburl import redact
 from ..modeling import check_base
 from ..paths import BEST_PARAMS_FILE
-from ..training import BestParams, MlflowStepLogger, apply_overrides, fine_tune, subsample
+from ..training import BestParams, MlflowStepLogger, apply_overrides, check_task, fine_tune, subsample
 from ._budget import StopAtBudget, SurplusTrial, counted, is_surplus, running, waiting
 from ._plots import save_study_plots
 from ._pruning import PruningCallback
@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 
 def _objective(params: Params, data: PreparedData, parent_id: str):
     cfg = params.tune
-    train = subsample(data.train, cfg.max_train_samples, params.train.seed)
-    validation = subsample(data.validation, cfg.max_eval_samples, params.train.seed)
+    stratify = "label" if params.task == "classification" else None  # no stratifying on a column of tag lists
+    train = subsample(data.train, cfg.max_train_samples, params.train.seed, stratify=stratify)
+    validation = subsample(data.validation, cfg.max_eval_samples, params.train.seed, stratify=stratify)
 
     def objective(trial: optuna.Trial) -> float:
         if is_surplus(trial.study, trial, cfg.n_trials):
@@ -124,6 +125,7 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
 
     Raises:
         ConfigError: an invalid search space or storage URL.
+        DataError: the data was prepared for another task than params.task.
         ModelError: model.base is not a usable model.
         TrackingError: the study's parent run is not in this MLflow store (workers on different stores)."""
     cfg = params.tune
@@ -135,6 +137,7 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
                             n_complete=0, n_pruned=0, n_failed=0)
         result.save(out_file)
         return result
+    check_task(params.task, data.meta)
     check_base(params.model)
     study, created = open_study(params, name)
     parent_id = parent_run(study, created, params, redact(cfg.storage))

@@ -84,3 +84,28 @@ def test_disabled_tuning_writes_empty_best_params(make_params, prepared_dir, tmp
     params = make_params(tune={"enabled": False})
     best = run_tune(params, load_prepared(prepared_dir), tmp_path / "best.json")
     assert best.params == {} and best.value is None and (tmp_path / "best.json").is_file()
+
+
+def test_tune_on_token_classification_scores_entity_f1_on_a_random_subsample(make_params, tmp_path):
+    import mlflow
+
+    from sftops.testing.ner_data import as_token_classification, prepared_ner
+
+    params = as_token_classification(make_params(
+        model={"max_length": 16},
+        train={"epochs": 2},
+        tune={"storage": f"sqlite:///{tmp_path / 'optuna.db'}", "n_trials": 2, "pruner": "none",
+              "max_train_samples": 50, "max_eval_samples": 15,
+              "search_space": {"train.learning_rate": {"type": "float", "low": 5e-3, "high": 2e-2, "log": True}}},
+    ))
+    connect(params.tracking)
+    best = run_tune(params, prepared_ner(60, 20, 10), tmp_path / "best_params.json")
+    assert best.metric == "eval_entity_f1" and best.n_complete == 2 and best.n_failed == 0
+    study = optuna.load_study(study_name=best.study_name, storage=params.tune.storage)
+    assert best.value == pytest.approx(study.best_value) and 0.3 < best.value <= 1.0
+    # 50 of the 60 sentences, batches of 16: 4 steps an epoch, evaluated every 2 (evals_per_epoch 2)
+    trial = study.best_trial
+    assert len(trial.intermediate_values) == 4 and max(trial.intermediate_values.values()) == best.value
+    children = mlflow.search_runs(filter_string=f"tags.optuna.trial_number = '{trial.number}'", output_format="list")
+    history = mlflow.MlflowClient().get_metric_history(children[0].info.run_id, "eval_entity_f1")
+    assert [m.value for m in history] == list(trial.intermediate_values.values())
