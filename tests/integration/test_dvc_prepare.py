@@ -89,3 +89,35 @@ def test_a_missing_source_file_fails_the_source_stage_with_one_line(tmp_path: Pa
                       "give a CSV, JSON Lines, Parquet or CoNLL file or a datasets folder"]
     assert "Traceback" not in proc.stderr
     assert not (repo / "data/prepared").exists()
+
+
+def test_token_classification_with_the_datasets_own_split_files(tmp_path: Path) -> None:
+    import pandas as pd
+    import yaml
+
+    from sftops.testing.datasets import make_tagged_sentences, write_conll
+
+    repo = make_project_copy(tmp_path / "proj")
+    for name, n, seed in (("train", 60, 1), ("dev", 15, 2), ("test", 15, 3)):
+        write_conll(repo / f"data/ner/{name}.conll", make_tagged_sentences(n, seed=seed), separator="\t")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["task"] = "token_classification"
+    params["registry"]["primary_metric"], params["tune"]["metric"] = "entity_f1", "eval_entity_f1"
+    params["data"]["source"] = {"train": "data/ner/train.conll", "validation": "data/ner/dev.conll",
+                                "test": "data/ner/test.conll"}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro", "prepare"], repo)
+    meta = json.loads((repo / "data/prepared/meta.json").read_text())
+    assert meta["task"] == "token_classification" and meta["entity_types"] == ["LOC", "ORG", "PER"]
+    assert [meta["counts"][s]["sentences"] for s in ("train", "validation", "test")] == [60, 15, 15]
+    test_split = pd.read_parquet(repo / "data/prepared/test.parquet")
+
+    # more training sentences: prepare reruns, the test split is the same
+    write_conll(repo / "data/ner/train.conll", make_tagged_sentences(80, seed=1), separator="\t")
+    rerun = run(["dvc", "repro", "prepare"], repo)
+    assert "Running stage 'prepare'" in rerun.stdout
+    assert json.loads((repo / "data/prepared/meta.json").read_text())["counts"]["train"]["sentences"] == 80
+    assert pd.read_parquet(repo / "data/prepared/test.parquet").equals(test_split)
+    fingerprint = json.loads((repo / "data/source.json").read_text())
+    assert [fingerprint["source"][s]["files"][0]["path"] for s in ("train", "validation", "test")] == [
+        "data/ner/train.conll", "data/ner/dev.conll", "data/ner/test.conll"]
