@@ -15,12 +15,18 @@ def encode_words(tokenizer, sentences: Sequence[Sequence[str]], max_length: int)
     """`tokenizer` over pre-split words (truncated to `max_length`, not padded); its `word_ids(i)` map pieces to words.
 
     Raises:
-        ModelError: the tokenizer is a slow (Python) one, which cannot map sub-tokens back to words."""
+        ModelError: the tokenizer is a slow (Python) one, which cannot map sub-tokens back to words, or it refuses
+            pre-split words (a byte-level BPE tokenizer saved without add_prefix_space)."""
     if not getattr(tokenizer, "is_fast", False):
         raise ModelError(f"{type(tokenizer).__name__} is a slow tokenizer; token classification needs a fast one "
                          "(a model folder with tokenizer.json)")
     words = [[str(w) for w in sentence] for sentence in sentences]
-    return tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    try:
+        return tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    except ValueError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{type(tokenizer).__name__} cannot tokenize pre-split words ({reason}); "
+                         "token classification needs a base model whose tokenizer accepts them") from None
 
 
 def first_subtokens(word_ids: Sequence[int | None], n_words: int) -> list[int | None]:

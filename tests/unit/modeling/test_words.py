@@ -84,3 +84,14 @@ def test_a_slow_tokenizer_cannot_align_words():
 
     with pytest.raises(ModelError, match="SlowTokenizer is a slow tokenizer; token classification needs a fast one"):
         encode_words(SlowTokenizer(), SENTENCES, 32)
+
+
+def test_a_tokenizer_refusing_pre_split_words_is_a_model_error():
+    class PrefixSpaceTokenizer:  # what a byte-level BPE tokenizer without add_prefix_space does
+        is_fast = True
+
+        def __call__(self, *args, **kwargs):
+            raise ValueError("You need to instantiate with add_prefix_space=True to use it with pretokenized inputs.")
+
+    with pytest.raises(ModelError, match=r"PrefixSpaceTokenizer cannot tokenize pre-split words .*add_prefix_space"):
+        encode_words(PrefixSpaceTokenizer(), SENTENCES, 32)
