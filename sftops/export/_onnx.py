@@ -1,4 +1,4 @@
-"""torch -> ONNX with dynamic batch and sequence axes, outputs `logits` and `embedding`.
+"""torch -> ONNX with dynamic batch and sequence axes, outputs `logits` ((B, K), or (B, T, K) per token) and `embedding`.
 
 Uses the TorchScript exporter (`dynamo=False`): in torch 2.13 the dynamo exporter
 names an internal value `embedding` (aten.embedding), which collides with our
@@ -19,8 +19,12 @@ OUTPUTS = ("logits", "embedding")
 _EXAMPLE_TEXTS = ("a short text", "a somewhat longer example text, so that the batch needs padding")
 
 
-def export_onnx(wrapper, tokenizer, input_names: Sequence[str], target: str | Path, *, opset: int) -> Path:
-    """Export `wrapper` (see `with_embedding`) to `target` and check the file with onnx.checker."""
+def export_onnx(
+    wrapper, tokenizer, input_names: Sequence[str], target: str | Path, *, opset: int, per_token: bool = False
+) -> Path:
+    """Export `wrapper` (see `with_embedding`) to `target` and check the file with onnx.checker.
+
+    `per_token`: the logits are per token (B, T, K), so their second axis is the dynamic sequence axis too."""
     import onnx
     import torch
 
@@ -28,6 +32,8 @@ def export_onnx(wrapper, tokenizer, input_names: Sequence[str], target: str | Pa
     args = tuple(example[name] for name in input_names)
     axes = {name: {0: "batch", 1: "sequence"} for name in input_names}
     axes.update({name: {0: "batch"} for name in OUTPUTS})
+    if per_token:
+        axes["logits"] = {0: "batch", 1: "sequence"}
     target = Path(target)
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():

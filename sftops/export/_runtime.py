@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ExportError, InferenceError
-from ..inference import BundleTokenizer, ClassifierRuntime, Outputs, make_session
+from ..inference import Aggregation, BundleTokenizer, ClassifierRuntime, Outputs, TaggerRuntime, TokenOutputs, make_session
 
 
 @contextmanager
@@ -30,9 +30,17 @@ def bundle_tokenizer(folder: Path, max_length: int) -> BundleTokenizer:
 
 
 def variant_runtime(path: Path, tokenizer: BundleTokenizer, labels: Sequence[str], name: str) -> ClassifierRuntime:
-    """The inference runtime of one exported ONNX file on CPU; an unloadable file is an ExportError."""
+    """The inference runtime of one exported ONNX classifier on CPU; an unloadable file is an ExportError."""
     with export_errors():
         return ClassifierRuntime(make_session(path, "cpu"), tokenizer, labels, variant=name)
+
+
+def tagger_runtime(
+    path: Path, tokenizer: BundleTokenizer, labels: Sequence[str], name: str, aggregation: Aggregation = "first"
+) -> TaggerRuntime:
+    """The inference runtime of one exported ONNX token classifier on CPU; an unloadable file is an ExportError."""
+    with export_errors():
+        return TaggerRuntime(make_session(path, "cpu"), tokenizer, labels, variant=name, aggregation=aggregation)
 
 
 def onnx_outputs(runtime: ClassifierRuntime, texts: Sequence[str], batch_size: int) -> Outputs:
@@ -42,6 +50,47 @@ def onnx_outputs(runtime: ClassifierRuntime, texts: Sequence[str], batch_size: i
     if outputs.embedding is None:
         raise ExportError(f"{runtime.variant}: the ONNX model has no 'embedding' output; re-run `sftops export`")
     return outputs
+
+
+def tagger_outputs(runtime: TaggerRuntime, sentences: Sequence[Sequence[str]], batch_size: int) -> TokenOutputs:
+    """`runtime.run_words` with failures as ExportError; seconds count model calls only."""
+    with export_errors():
+        outputs = runtime.run_words(sentences, batch_size)
+    if outputs.embedding is None:
+        raise ExportError(f"{runtime.variant}: the ONNX model has no 'embedding' output; re-run `sftops export`")
+    return outputs
+
+
+def torch_token_outputs(
+    wrapper, tokenizer: BundleTokenizer, sentences: Sequence[Sequence[str]], batch_size: int
+) -> TokenOutputs:
+    """The PyTorch token-classifier wrapper on the same padded batches `TaggerRuntime.run_words` builds."""
+    import torch
+
+    encoded = tokenizer.encode_words(sentences)
+    lengths = encoded.n_tokens.tolist()
+    logits: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(lengths)
+    pooled: np.ndarray | None = None
+    seconds = 0.0
+    with export_errors():
+        batches = list(tokenizer.feeds(encoded, wrapper.input_names, batch_size))
+    for rows, feed in batches:
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out_logits, out_pooled = wrapper(*(torch.from_numpy(feed[name]) for name in wrapper.input_names))
+        seconds += time.perf_counter() - t0
+        batch_logits = out_logits.float().numpy()
+        if batch_logits.ndim != 3:
+            raise ExportError(f"the PyTorch model answers logits of shape {batch_logits.shape}, not per token; "
+                              "is models/model a sequence classifier? Rerun `sftops train` with task token_classification")
+        for row, i in enumerate(rows):
+            logits[i] = batch_logits[row, : lengths[i]]
+        if pooled is None:
+            pooled = np.empty((len(lengths), out_pooled.shape[-1]), dtype=np.float32)
+        pooled[rows] = out_pooled.float().numpy()
+    if pooled is None:
+        raise ExportError("no sentences to run the PyTorch model on")
+    return TokenOutputs(logits, pooled, seconds, encoded)
 
 
 def torch_outputs(wrapper, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Outputs:

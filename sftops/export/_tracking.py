@@ -1,4 +1,4 @@
-"""Log an export to MLflow: per-variant macro-F1, delta, parity and speed, plus the manifest."""
+"""Log an export to MLflow: per-variant test F1 (macro or entity), delta, parity and speed, plus the manifest."""
 
 from __future__ import annotations
 

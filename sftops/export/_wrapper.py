@@ -1,10 +1,12 @@
-"""The module that is exported: a sequence classifier returning its logits and the pooled embedding."""
+"""The module that is exported: a sequence or token classifier returning its logits and the pooled embedding."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..bundle import BundleTask
 from ..exceptions import ModelError
 
 # the tokenizer outputs an exported graph may take, in graph-input order
@@ -19,19 +21,38 @@ def graph_inputs(tokenizer) -> list[str]:
     return names
 
 
-def load_classifier(model_dir: str | Path):
-    """The saved classifier in eval mode, with eager attention so ORT's optimizer can fuse it."""
-    from transformers import AutoModelForSequenceClassification
+def model_task(model_dir: str | Path) -> BundleTask:
+    """What a saved model folder holds: its sftops_model.json `task`, else what config.json's architectures say
+    (a plain transformers folder), else classification."""
+    from ..modeling import MODEL_INFO_FILE, TrainedModelInfo
 
+    folder = Path(model_dir)
+    if (folder / MODEL_INFO_FILE).is_file():
+        return TrainedModelInfo.load(folder).task
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), attn_implementation="eager")
+        architectures = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("architectures") or []
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{folder}: unreadable config.json ({exc}); rerun `sftops train`") from None
+    return "token_classification" if any(str(a).endswith("ForTokenClassification") for a in architectures) else "classification"
+
+
+def load_model(model_dir: str | Path, task: BundleTask | None = None):
+    """The saved sequence or token classifier (`task`, default `model_task`) in eval mode, with eager attention so
+    ORT's optimizer can fuse it."""
+    from ..modeling import model_class_for
+
+    task = task or model_task(model_dir)
+    try:
+        model = model_class_for(task).from_pretrained(str(model_dir), attn_implementation="eager")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise ModelError(f"{model_dir}: cannot load the trained classifier ({exc}); rerun `sftops train`") from None
+        raise ModelError(f"{model_dir}: cannot load the trained {task} model ({exc}); rerun `sftops train`") from None
     return model.eval()
 
 
 def with_embedding(model, input_names: Sequence[str]):
-    """Wrap `model` so forward(*inputs) returns (logits, mean-pooled last hidden state over the mask)."""
+    """Wrap `model` so forward(*inputs) returns (logits, mean-pooled last hidden state over the mask).
+
+    The logits are (B, K) for a sequence classifier, (B, T, K) for a token classifier."""
     import torch
 
     class LogitsAndEmbedding(torch.nn.Module):

@@ -18,6 +18,7 @@ from ._tagger import (
     WordTags,
     aggregate,
     entities_of,
+    sentence_tags,
     word_tags,
 )
 from ._tokens import BundleTokenizer, plan_buckets, word_tokens
@@ -40,6 +41,7 @@ __all__ = [
     "load_runtime",
     "make_session",
     "plan_buckets",
+    "sentence_tags",
     "softmax",
     "word_tags",
     "word_tokens",

@@ -121,6 +121,16 @@ def word_tags(
     return WordTags(repaired, scores)
 
 
+def sentence_tags(
+    outputs: TokenOutputs, n_words: Sequence[int], labels: Sequence[str], aggregation: Aggregation
+) -> list[list[str]]:
+    """Each sentence's word tags (`word_tags`) from a tagger's outputs, given how many words each sentence has."""
+    return [
+        word_tags(logits, word_tokens(encoding, n), labels, aggregation).tags
+        for logits, encoding, n in zip(outputs.logits, outputs.encoded.encodings, n_words)
+    ]
+
+
 def entities_of(text: str, words: Sequence[Word], encoding_offsets: Sequence[tuple[int, int]],
                 positions: Sequence[Sequence[int]], tagged: WordTags) -> list[Entity]:
     """The entities of `text` from its word tags: each spans its words' first to last sub-token (tokenizer offsets,
@@ -160,11 +170,7 @@ class TaggerRuntime(OnnxModel):
 
     def tag_words(self, sentences: Sequence[Sequence[str]], batch_size: int | None = None) -> list[list[str]]:
         """IOB2 tags per word of pre-split sentences (prepared `tokens`), e.g. to score a bundle on a test split."""
-        out = self.run_words(sentences, batch_size)
-        return [
-            word_tags(logits, word_tokens(encoding, len(words)), self.labels, self.aggregation).tags
-            for logits, encoding, words in zip(out.logits, out.encoded.encodings, sentences)
-        ]
+        return sentence_tags(self.run_words(sentences, batch_size), [len(s) for s in sentences], self.labels, self.aggregation)
 
     def predict(self, texts: Sequence[str]) -> list[TaggedText]:
         """Entities of each text (one server batch), with character offsets into the text as sent; order preserved."""

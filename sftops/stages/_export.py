@@ -27,7 +27,10 @@ def _export(ctx: StageContext) -> ExportStageReport:
     from ..export import export_bundle, log_export
 
     params = ctx.params
-    report = export_bundle(MODEL_DIR, load_prepared(), params.export, max_length=params.model.max_length, target=ONNX_DIR)
+    report = export_bundle(
+        MODEL_DIR, load_prepared(), params.export, max_length=params.model.max_length, target=ONNX_DIR,
+        aggregation=params.serve.aggregation,
+    )
     run_id = log_export(report, params)
     metrics = report.metrics()
     write_json(EXPORT_METRICS_FILE, {**metrics, "mlflow_run_id": run_id})

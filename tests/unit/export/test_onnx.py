@@ -11,7 +11,7 @@ import torch
 from transformers import AutoTokenizer
 
 from sftops.exceptions import InferenceError
-from sftops.export import export_onnx, graph_inputs, load_classifier, with_embedding
+from sftops.export import export_onnx, graph_inputs, load_model, with_embedding
 from sftops.inference import make_session
 
 
@@ -19,7 +19,7 @@ from sftops.inference import make_session
 def exported(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     tokenizer = AutoTokenizer.from_pretrained(tiny_classifier_dir)
     names = graph_inputs(tokenizer)
-    wrapper = with_embedding(load_classifier(tiny_classifier_dir), names)
+    wrapper = with_embedding(load_model(tiny_classifier_dir), names)
     path = export_onnx(wrapper, tokenizer, names, tmp_path_factory.mktemp("onnx") / "model.onnx", opset=17)
     return path, wrapper, tokenizer, names
 
