@@ -24,6 +24,7 @@ JSON on stdout; progress on stderr. Wall seconds include tokenization and buildi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -110,6 +111,13 @@ def summary(metrics: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def main() -> None:
+    with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its metrics: stdout carries the JSON only
+        report = run()
+    print(json.dumps(report, indent=2))
+
+
+def run() -> dict[str, Any]:
+    """Parse the flags, train both recipes on one split (and fit the CRF), and return the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params-ner.yaml")
     parser.add_argument("--prepared", default=None, help="a prepared NER folder (default: prepare into a temp folder)")
@@ -178,7 +186,7 @@ def main() -> None:
         "wall_plain_over_sftops": round(plain_wall / sftops_wall, 2),
         "f1_sftops_minus_plain": round(report["sftops"]["entity_f1"] - report["plain"]["entity_f1"], 4),
     }
-    print(json.dumps(report, indent=2))
+    return report
 
 
 if __name__ == "__main__":
