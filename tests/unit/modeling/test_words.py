@@ -95,3 +95,29 @@ def test_a_tokenizer_refusing_pre_split_words_is_a_model_error():
 
     with pytest.raises(ModelError, match=r"PrefixSpaceTokenizer cannot tokenize pre-split words .*add_prefix_space"):
         encode_words(PrefixSpaceTokenizer(), SENTENCES, 32)
+
+
+def test_a_lora_tagger_saves_merged_with_its_trained_head(tiny_bert_dir, tmp_path):
+    import torch
+
+    from sftops.modeling import save_model
+
+    cfg = ModelConfig(base=str(tiny_bert_dir), strategy="lora", lora={"r": 4, "alpha": 8}, max_length=32)
+    model = build_classifier(cfg, ner_label_map(), seed=0, task="token_classification")
+    torch.manual_seed(1)
+    with torch.no_grad():  # stand-in for training: move every trainable weight (adapters and the head's copy)
+        for param in (p for p in model.parameters() if p.requires_grad):
+            param.add_(torch.randn_like(param) * 0.5)
+    tokenizer = load_tokenizer(tiny_bert_dir)
+    expected = word_logits_of(model, tokenizer, SENTENCES, max_length=32)
+    info = TrainedModelInfo(base_model="tiny", strategy="lora", max_length=32, task="token_classification")
+    folder = save_model(model, tokenizer, ner_label_map(), info, tmp_path / "m")
+    assert not (folder / "adapter_config.json").exists()
+
+    from transformers import AutoModelForTokenClassification
+
+    saved = AutoModelForTokenClassification.from_pretrained(folder)
+    for got, want in zip(word_logits_of(saved, tokenizer, SENTENCES, max_length=32), expected):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    assert predict_word_tags(folder, SENTENCES, max_length=32) == [[ner_label_map().names[i] for i in w.argmax(axis=1)]
+                                                                   for w in expected]
