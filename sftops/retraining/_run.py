@@ -49,6 +49,12 @@ class RetrainResult:
 
 def _check_wiring(params: Params, project_dir: Path) -> None:
     feedback = params.drift.retrain.feedback_file
+    if params.task == "token_classification" and not feedback.endswith(".jsonl"):
+        raise ConfigError(
+            f"drift.retrain.feedback_file ({feedback}) must be a .jsonl file for task token_classification: corrected "
+            "entities are written as tagged sentences in JSON Lines (e.g. data/feedback/feedback.jsonl, listed in "
+            "data.extra_sources)"
+        )
     if not any(fnmatch.fnmatch(feedback, pattern) or Path(pattern) == Path(feedback) for pattern in params.data.extra_sources):
         raise ConfigError(
             f"drift.retrain.feedback_file ({feedback}) is not listed in data.extra_sources "
@@ -57,6 +63,7 @@ def _check_wiring(params: Params, project_dir: Path) -> None:
 
 
 def _labels(project_dir: Path) -> list[str] | None:
+    """The prepared data's label names (classes, or an NER dataset's tag names); None before the first prepare."""
     try:
         return list(json.loads((project_dir / META_FILE).read_text())["label_map"])
     except (OSError, ValueError, KeyError):
@@ -195,7 +202,7 @@ def _locked_retrain(
                          "alarms": [a.summary() | {"report": a.payload} for a in alarms]}, "retrain/triggers.json")
         merged = merge_feedback(
             resolve(params.serve.expanded_feedback_db(), project_dir), project_dir / cfg.feedback_file, params.data,
-            _labels(project_dir), now=started, retention_days=params.serve.feedback_retention_days,
+            _labels(project_dir), now=started, retention_days=params.serve.feedback_retention_days, task=params.task,
         )
         mlflow.log_metrics({"feedback_rows": merged.rows, "feedback_unknown_label": merged.unknown_label})
         rc, tail = _run_pipeline(cfg.command, project_dir, state_dir, lock, cfg.timeout_s)

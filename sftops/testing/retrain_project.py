@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..feedback import FeedbackStore
+from ..feedback import EntityLabel, FeedbackStore, entities_label
 
 PIPELINE = """
 import json, os, pathlib, sys, time
@@ -33,19 +33,30 @@ pathlib.Path("models/registration.json").write_text(json.dumps({
 
 
 def make_retrain_project(root: Path, *, sleep: float = 0.0, decision: str = "promoted", min_feedback: int | None = 3,
-                         feedback: int = 4, retrain: dict[str, Any] | None = None) -> Path:
-    """params.yaml (returned) + pipeline.py + `feedback` stored labels in `root`; `retrain` overrides drift.retrain."""
+                         feedback: int = 4, retrain: dict[str, Any] | None = None, ner: bool = False) -> Path:
+    """params.yaml (returned) + pipeline.py + `feedback` stored labels in `root`; `retrain` overrides drift.retrain.
+
+    With `ner`, the project is a token-classification one (JSON Lines feedback file) and each stored
+    feedback row is a text with its entities, as /v1/feedback stores an NER model's.
+    """
     (root / "pipeline.py").write_text(PIPELINE)
-    params = {
-        "data": {"extra_sources": ["data/feedback/*.csv"]},
+    suffix = "jsonl" if ner else "csv"
+    params: dict[str, Any] = {
+        "data": {"extra_sources": [f"data/feedback/*.{suffix}"]},
         "serve": {"feedback_db": "feedback/feedback.db"},
         "drift": {"retrain": {"command": [sys.executable, "pipeline.py", str(sleep), decision],
+                              "feedback_file": f"data/feedback/feedback.{suffix}",
                               "min_feedback": min_feedback, "cooldown_s": 3600, **(retrain or {})}},
     }
+    if ner:
+        params["task"] = "token_classification"
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     store = FeedbackStore(root / "feedback/feedback.db")
     for i in range(feedback):
-        store.add(f"feedback text {i}", ["positive", "negative", "neutral"][i % 3])
+        if ner:  # "Ada went to Paris <i>": Ada a person, Paris a place
+            store.add(f"Ada went to Paris {i}", entities_label([EntityLabel(0, 3, "PER"), EntityLabel(12, 17, "LOC")]))
+        else:
+            store.add(f"feedback text {i}", ["positive", "negative", "neutral"][i % 3])
     store.close()
     return root / "params.yaml"
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sftops.config import DataConfig
 from sftops.data import load_prepared, prepare_dataset
-from sftops.feedback import FeedbackStore
+from sftops.feedback import EntityLabel, FeedbackStore, check_entities, entities_label
 from sftops.retraining import merge_feedback
+from sftops.tagging import split_words
 from sftops.testing import make_text_dataset
 
 LABELS = ["negative", "positive"]
@@ -69,3 +72,54 @@ def test_deleted_and_expired_feedback_vanish_from_training_at_the_next_merge(tmp
     _backdate(db, "i stay around", 31)
     train = train_after_merge(retention_days=30)  # the store is empty now: no stale file is left behind
     assert not out.exists() and not {t for t, _ in feedback} & train
+
+
+# --- an NER model's feedback: tagged sentences in JSON Lines --------------------------------------------------------
+TAGS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+NER_FEEDBACK = [  # (text, entities) as /v1/feedback stores them; odd spacing and an emoji
+    ("Ada  Lovelace moved to London 🎉", [EntityLabel(0, 13, "PER"), EntityLabel(23, 29, "LOC")]),
+    ("@someone   Alan Turing  was born in Maida Vale !!", [EntityLabel(11, 22, "PER"), EntityLabel(36, 46, "LOC")]),
+    ("no entities in this one , just words", []),
+]
+NER_TAGS = [
+    ["B-PER", "I-PER", "O", "O", "B-LOC", "O"],
+    ["O", "B-PER", "I-PER", "O", "O", "O", "B-LOC", "I-LOC", "O"],
+    ["O"] * 8,
+]
+
+
+def _ner_store(db: Path) -> None:
+    _store(db, [(text, entities_label(check_entities(text, entities, ["LOC", "PER"]))) for text, entities in NER_FEEDBACK]
+           + [("a classifier's row", "positive"), ("Bob in Rome", '[{"end":3,"start":0,"type":"ORG"}]')])
+
+
+def test_ner_feedback_is_written_as_tagged_sentences_of_known_types(tmp_path: Path) -> None:
+    db, out = tmp_path / "feedback.db", tmp_path / "fb/feedback.jsonl"
+    _ner_store(db)
+    data = DataConfig(tokens_column="words", tags_column="ner")
+    merged = merge_feedback(db, out, data, TAGS, now=time.time() + 1, task="token_classification")
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == [{"words": text.split(), "ner": tags} for (text, _), tags in zip(NER_FEEDBACK, NER_TAGS)]
+    assert (merged.rows, merged.unknown_label) == (3, 2)  # the class label and the unknown type ORG are left out
+    everything = merge_feedback(db, out, data, None, now=time.time() + 1, task="token_classification")
+    assert (everything.rows, everything.unknown_label) == (4, 1)  # no meta yet: any type, still no class labels
+
+
+def test_ner_feedback_reaches_the_prepared_training_split_tokenised_as_prepare_tokenises(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    words = ["Paris", "Rome", "Ada", "Bob", "went", "to", "see", "the", "city", "today"]
+    with open(tmp_path / "source.jsonl", "w", encoding="utf-8") as f:
+        for _ in range(80):
+            tokens = list(rng.choice(words, 5))
+            tags = ["B-LOC" if t in ("Paris", "Rome") else "B-PER" if t in ("Ada", "Bob") else "O" for t in tokens]
+            f.write(json.dumps({"tokens": tokens, "tags": tags}) + "\n")
+    cfg = DataConfig(source=str(tmp_path / "source.jsonl"), extra_sources=[str(tmp_path / "fb/*.jsonl")])
+    db, out = tmp_path / "feedback.db", tmp_path / "fb/feedback.jsonl"
+    _ner_store(db)
+    merge_feedback(db, out, cfg, TAGS, now=time.time() + 1, task="token_classification")
+    prepare_dataset(cfg, tmp_path / "prepared", task="token_classification")
+    train = load_prepared(tmp_path / "prepared").train
+    prepared = {text: (list(tokens), list(tags)) for text, tokens, tags in zip(train["text"], train["tokens"], train["tags"])}
+    for (text, _), tags in zip(NER_FEEDBACK, NER_TAGS):
+        words_of_text = [w.text for w in split_words(text)]
+        assert prepared[" ".join(words_of_text)] == (words_of_text, tags)

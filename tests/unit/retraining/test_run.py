@@ -6,6 +6,7 @@ is replaced by a script, so each case takes seconds (the full loop is in tests/e
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sftops.config import load_params
+from sftops.config import load_params, parse_params
+from sftops.exceptions import ConfigError
 from sftops.retraining import is_locked, load_state, retrain, retrain_status
 from sftops.testing.polling import wait_for
 from sftops.testing.retrain_project import make_retrain_project, retrain_runs
@@ -228,3 +230,22 @@ def test_a_retrain_the_server_spawns_gets_the_users_mlflow_settings_not_the_serv
     assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in child and "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR" not in child
     assert child["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "5" and child["SFTOPS_TRIGGER"] == "retrain"
     monitor.close()
+
+
+def test_an_ner_retrain_merges_span_feedback_into_tagged_sentences(tmp_path: Path) -> None:
+    params_file = make_retrain_project(tmp_path, ner=True)
+    result = retrain(load_params(params_file), project_dir=tmp_path)
+    assert result.status == "promoted" and [t.reason for t in result.triggers] == ["feedback"]
+    lines = (tmp_path / "data/feedback/feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"tokens": ["Ada", "went", "to", "Paris", str(i)], "tags": ["B-PER", "O", "O", "B-LOC", "O"]} for i in range(4)
+    ]
+    (run,) = retrain_runs()
+    assert run.data.metrics["feedback_rows"] == 4 and run.data.metrics["feedback_unknown_label"] == 0
+
+
+def test_an_ner_retrain_refuses_a_feedback_file_that_is_not_json_lines(tmp_path: Path) -> None:
+    params = parse_params({"task": "token_classification", "data": {"extra_sources": ["data/feedback/*.csv"]}})
+    with pytest.raises(ConfigError, match=r"feedback_file \(data/feedback/feedback.csv\) must be a \.jsonl file"):
+        retrain(params, project_dir=tmp_path)
+    assert not (tmp_path / "data/feedback").exists()
