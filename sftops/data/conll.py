@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 DOCSTART = "-DOCSTART-"
-SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv", ".conllu")
+SUFFIXES = (".conll", ".txt", ".iob", ".bio", ".tsv")
 
 
 @dataclass

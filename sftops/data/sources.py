@@ -94,9 +94,15 @@ def _read_datasets_folder(path: Path) -> pd.DataFrame:
         loaded = datasets.load_from_disk(str(path))
     except (FileNotFoundError, ValueError) as exc:
         raise DataError(f"{path}: not a folder written by datasets' save_to_disk ({exc})") from None
-    if isinstance(loaded, datasets.DatasetDict):  # all splits are pooled; prepare re-splits
-        return pd.concat([split.to_pandas() for split in loaded.values()], ignore_index=True)
+    if isinstance(loaded, datasets.DatasetDict):  # pooled; `data.split_column: split` keeps the dict's own splits
+        return pooled_splits({name: part.to_pandas() for name, part in loaded.items()})
     return loaded.to_pandas()
+
+
+def pooled_splits(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """A DatasetDict's splits as one frame, each row's split name in a `split` column (unless the data has one)."""
+    frames = [frame if "split" in frame.columns else frame.assign(split=name) for name, frame in parts.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 def given_sources(cfg: DataConfig) -> list[tuple[str, str]]:
@@ -173,6 +179,9 @@ def _load_one(source: str, cfg: DataConfig, *, extra: bool = False, split: str =
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for a bad file
             raise DataError(f"{path}: unreadable Parquet file ({exc})") from None
+    elif suffix in (".conll", ".iob", ".bio"):
+        raise DataError(f"data.source: {path} looks like a token classification (CoNLL) file; set task: token_classification "
+                        f"or give a .csv, .jsonl or .parquet table")
     else:
         raise DataError(f"data.source: {path} has unsupported type {suffix!r}; use .csv, .jsonl, .parquet or a datasets folder")
     if extra and frame.empty:  # nothing (or nothing parsable) to add: an untrusted file never fails the stage

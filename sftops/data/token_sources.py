@@ -1,6 +1,7 @@
 """Load token-classification sources (CoNLL files, JSON Lines, Parquet, datasets folders) as tagged sentences.
 
-The builtin `builtin:ner-tweets` is a CoNLL-style file. Tables hold a token list and a tag list per row
+The builtin `builtin:ner-tweets` is a CoNLL-style file. A DatasetDict folder's splits are pooled, each
+row's split name in a `split` column, so `data.split_column: split` keeps them. Tables hold a token list and a tag list per row
 (`data.tokens_column`, `data.tags_column`); a datasets folder's ClassLabel tag ids become their names.
 Extra sources (retrain's feedback) are untrusted: a row or line that cannot be read is skipped and counted.
 """
@@ -20,7 +21,15 @@ from ..defaults import BUILTIN_TWEETS
 from ..exceptions import DataError
 from .conll import SUFFIXES, parse_conll
 from .encoding import decode_bytes
-from .sources import _read_text_table, _read_text_table_leniently, apply_split_column, expand_pattern, given_sources, resolve_source
+from .sources import (
+    _read_text_table,
+    _read_text_table_leniently,
+    apply_split_column,
+    expand_pattern,
+    given_sources,
+    pooled_splits,
+    resolve_source,
+)
 
 _TABLES = (".jsonl", ".json", ".parquet", ".pq")
 
@@ -127,7 +136,9 @@ def _read_datasets_folder(path: Path, cfg: DataConfig) -> tuple[pd.DataFrame, li
     if isinstance(feature, list) and feature:
         inner = feature[0]
     names = list(inner.names) if isinstance(inner, datasets.ClassLabel) else None
-    return pd.concat([p.to_pandas() for p in parts], ignore_index=True), names
+    if isinstance(loaded, datasets.DatasetDict):
+        return pooled_splits({name: part.to_pandas() for name, part in loaded.items()}), names
+    return loaded.to_pandas(), names
 
 
 def _as_list(value: Any) -> list[Any] | None:

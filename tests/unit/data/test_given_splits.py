@@ -101,3 +101,18 @@ def test_bad_split_input_is_one_line(tmp_path: Path) -> None:
     write_conll(tmp_path / "d.conll", make_tagged_sentences(10))
     with pytest.raises(DataError, match=r"a CoNLL file has no columns for data.split_column"):
         prepare_dataset(DataConfig(source=str(tmp_path / "d.conll"), split_column="split"), tmp_path / "p", task=NER)
+
+
+def test_a_datasets_dict_keeps_its_own_splits_through_the_split_column(tmp_path: Path) -> None:
+    import datasets
+
+    rows = make_tagged_sentences(100, seed=10)
+    part = {"tokens": [t for t, _ in rows], "tags": [g for _, g in rows]}
+    datasets.DatasetDict({
+        "train": datasets.Dataset.from_dict({k: v[:80] for k, v in part.items()}),
+        "test": datasets.Dataset.from_dict({k: v[80:] for k, v in part.items()}),
+    }).save_to_disk(str(tmp_path / "ds"))
+    meta = prepare_dataset(DataConfig(source=str(tmp_path / "ds"), split_column="split"), tmp_path / "p", task=NER)
+    assert meta["given_splits"] == ["train", "test"]
+    assert sorted(load_prepared(tmp_path / "p").test["text"]) == sorted(_texts(rows[80:]))
+    assert meta["counts"]["train"]["sentences"] + meta["counts"]["validation"]["sentences"] == 80

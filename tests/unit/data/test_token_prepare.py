@@ -180,3 +180,23 @@ def test_bad_input_stops_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("text,label\na,b\n")
     _fails(DataConfig(source=str(tmp_path / "d.csv")), r"unsupported type '\.csv' for token classification")
     _fails(DataConfig(source="builtin:tweets"), r"builtin:tweets is a classification dataset")
+
+
+def test_a_legacy_encoded_line_is_decoded_and_caps_take_sentences_in_hash_order(tmp_path: Path) -> None:
+    path = write_conll(tmp_path / "d.conll", make_tagged_sentences(200, seed=4))
+    path.write_bytes(path.read_bytes() + "Caf\u00e9\tB-LOC\nopens\tO\n".encode("cp1252"))
+    capped = DataConfig(source=str(path), max_samples={"train": 50, "test": 10})
+    meta = prepare_dataset(capped, tmp_path / "p", task=NER)
+    assert meta["lines_decoded_with_fallback"] == 1
+    assert [meta["counts"][s]["sentences"] for s in ("train", "test")] == [50, 10]
+    full = prepare_dataset(DataConfig(source=str(path)), tmp_path / "q", task=NER)
+    assert "Café opens" in set(pd.concat([load_prepared(tmp_path / "q").split(s) for s in ("train", "validation", "test")])["text"])
+    # a capped split is the uncapped one's first sentences in the cap order: capping only leaves sentences out
+    assert set(load_prepared(tmp_path / "p").test["text"]) <= set(load_prepared(tmp_path / "q").test["text"])
+    assert full["counts"]["validation"]["sentences"] == meta["counts"]["validation"]["sentences"]
+
+
+def test_a_conll_file_under_the_classification_task_says_which_task_it_needs(tmp_path: Path) -> None:
+    path = write_conll(tmp_path / "d.conll", make_tagged_sentences(5))
+    with pytest.raises(DataError, match=r"looks like a token classification \(CoNLL\) file; set task: token_classification"):
+        prepare_dataset(DataConfig(source=str(path)), tmp_path / "p")
