@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data.labels import LabelMap
+from ..data.prepared import PreparedData
 from ..exceptions import DataError
 from ..tagging import parse_tag, spans_of
 
@@ -94,11 +95,10 @@ def tokenize_tagged_frame(frame: pd.DataFrame, tokenizer, max_length: int, label
     return TaggedExamples(examples, firsts, gold, total, truncated)
 
 
-def check_task(task: str, meta: Mapping[str, object]) -> None:
+def check_task(task: str, data: PreparedData) -> None:
     """Raise a DataError when data/prepared was prepared for another task than params.task."""
-    prepared = str(meta.get("task", "classification"))
-    if prepared != task:
-        raise DataError(f"data/prepared holds {prepared} data but params.task is {task}; "
+    if data.task != task:
+        raise DataError(f"data/prepared holds {data.task} data but params.task is {task}; "
                         "rerun `sftops prepare` with these params (or set task back)")
 
 

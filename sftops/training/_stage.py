@@ -63,7 +63,7 @@ def run_train(
         DataError: the data was prepared for another task than params.task.
         ModelError: model.base is not a usable model."""
     params = effective_params(params, best_params_file)
-    check_task(params.task, data.meta)
+    check_task(params.task, data)
     check_base(params.model)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     tags = {**lineage_tags(params), "sftops.stage": "train"}

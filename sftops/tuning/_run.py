@@ -137,7 +137,7 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
                             n_complete=0, n_pruned=0, n_failed=0)
         result.save(out_file)
         return result
-    check_task(params.task, data.meta)
+    check_task(params.task, data)
     check_base(params.model)
     study, created = open_study(params, name)
     parent_id = parent_run(study, created, params, redact(cfg.storage))

@@ -81,7 +81,10 @@ def test_ner_subsample_is_seeded_random_without_stratifying():
 
 
 def test_data_prepared_for_another_task_is_refused():
-    check_task("token_classification", {"task": "token_classification"})
-    check_task("classification", {})  # meta written before tasks existed: classification
+    from sftops.testing import prepared_from_frames
+    from sftops.testing.ner_data import prepared_ner
+
+    check_task("token_classification", prepared_ner(4, 2, 2))
+    check_task("classification", prepared_from_frames(9, 3, n_validation=3))  # meta without a task: classification
     with pytest.raises(DataError, match=r"holds classification data but params\.task is token_classification"):
-        check_task("token_classification", {"task": "classification"})
+        check_task("token_classification", prepared_from_frames(9, 3, n_validation=3))
