@@ -43,6 +43,7 @@ CLEANING_COUNTS = (
     "empty_tokens",  # dropped
     "empty_sentences",  # dropped
     "duplicate_sentences",  # dropped
+    "duplicates_tagged_differently",  # of those, repeats whose tags differ from the kept sentence's
     "in_held_out_split",  # dropped: the same sentence is in a held-out given split
     "extra_invalid_tags",  # extra-source sentences dropped: a tag of no scheme or an unknown type
     "feedback_conflict",  # dropped by data.feedback_conflict
@@ -157,6 +158,12 @@ def _dedup(frame: pd.DataFrame, cfg: DataConfig, report: TokenCleanReport) -> pd
     counts = report.counts
     repeat = frame.duplicated(subset=["extra", "split", "key"], keep="first")
     counts["duplicate_sentences"] += int(repeat.sum())
+    first_tags = frame[~repeat].set_index(["extra", "split", "key"])["tags"]
+    counts["duplicates_tagged_differently"] += sum(
+        list(tags) != list(first_tags[(e, sp, k)])
+        for tags, e, sp, k in zip(frame.loc[repeat, "tags"], frame.loc[repeat, "extra"], frame.loc[repeat, "split"],
+                                  frame.loc[repeat, "key"])
+    )
     frame = frame[~repeat]
     held = ~frame["extra"] & in_held_out_split(frame)
     counts["in_held_out_split"] += int(held.sum())

@@ -34,9 +34,10 @@ def test_the_builtin_ner_tweets_load_and_prepare(tmp_path: Path) -> None:
     assert meta["label_map"] == {tag: i for i, tag in enumerate(tag_names(types))} and meta["label_map"]["O"] == 0
     assert (meta["rows_read"], meta["rows_kept"]) == (2394, 2295)
     cleaning = meta["cleaning"]
-    assert cleaning["duplicate_sentences"] == 99 and cleaning["tokens_repaired"] == 283  # HTML entities: &amp; -> &
-    assert {k: v for k, v in cleaning.items() if k not in ("duplicate_sentences", "tokens_repaired")} == dict.fromkeys(
-        [k for k in cleaning if k not in ("duplicate_sentences", "tokens_repaired")], 0)
+    assert cleaning["duplicate_sentences"] == 99 and cleaning["duplicates_tagged_differently"] == 14
+    assert cleaning["tokens_repaired"] == 283  # HTML entities: &amp; -> &
+    changed = ("duplicate_sentences", "duplicates_tagged_differently", "tokens_repaired")
+    assert {k: v for k, v in cleaning.items() if k not in changed} == dict.fromkeys([k for k in cleaning if k not in changed], 0)
     assert [meta["counts"][s]["sentences"] for s in ("train", "validation", "test")] == [1817, 243, 235]
     assert meta["counts"]["train"]["entities"] == sum(meta["counts"]["train"]["per_type"].values()) == 1150
     data = load_prepared(tmp_path / "p")
