@@ -9,23 +9,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..config import Params
 from ..data.prepared import PreparedData
 from ..exceptions import DataError
 from ..modeling import TrainedModelInfo, predict_word_tags
-from ..tagging import entity_types
+from ..tagging import entity_types, spans_of
 from ._baselines import untuned_word_tags
 from ._crf import crf_tags
 from ._entities import entity_metrics
 from ._evaluation import Evaluation
 from ._plots import entity_report_text, plot_entity_confusion, plot_type_f1
-from ._type_confusion import SPURIOUS, entity_confusion_matrix, entity_confusion_rows
+from ._type_confusion import entity_confusion_matrix, entity_confusion_rows
 
 BASELINES = ("untuned", "crf")
 _SCORES = ("entity_precision", "entity_recall", "entity_f1", "token_accuracy")
 
 
-def _sentences(frame: Any, column: str, split: str) -> list[list[str]]:
+def _sentences(frame: pd.DataFrame, column: str, split: str) -> list[list[str]]:
     if column not in frame.columns:
         raise DataError(f"the prepared {split} split has no {column!r} column: it was not prepared for token "
                         "classification; rerun `sftops prepare` with task: token_classification")
@@ -66,7 +68,6 @@ def evaluate_tagger(params: Params, data: PreparedData, model_dir: Path, info: T
     primary = params.registry.primary_metric
     improvement = {name: results["fine_tuned"][primary] - results[name][primary] for name in BASELINES}
     types = _entity_types(data)
-    rows = entity_confusion_rows(gold, predictions["fine_tuned"])
 
     def figures(folder: Path) -> None:
         plot_type_f1(results, types, folder / "per_type_f1.png", "Entity F1 per type (test)")
@@ -80,9 +81,9 @@ def evaluate_tagger(params: Params, data: PreparedData, model_dir: Path, info: T
         *(results[name]["entity_f1"] for name in ("fine_tuned", *BASELINES)))
     return Evaluation(
         summary={**results, "primary_metric": primary, "improvement": improvement, "test_examples": len(data.test),
-                 "test_entities": len([r for r in rows if r["actual"] != SPURIOUS])},
+                 "test_entities": sum(len(spans_of(tags)) for tags in gold)},
         metrics=_mlflow_metrics(results, improvement, primary),
-        confusion_rows=rows,
+        confusion_rows=entity_confusion_rows(gold, predictions["fine_tuned"]),
         figures=figures,
         headline=headline,
     )
