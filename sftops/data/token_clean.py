@@ -5,7 +5,7 @@ Per sentence, in order: a tag that is no scheme's (not O or a B-/I-/S-/E- prefix
 BIOES / IOB1 tags become IOB2; each token is repaired as classification texts are (ftfy, control
 characters removed), a token holding whitespace becomes several tokens (the first keeps the tag, the
 rest continue its entity or stay O) and an empty one goes; then an I-X that follows no X becomes B-X
-(the conlleval convention). Sentences left empty go, and so do repeats: sentences are the same when
+(the conlleval convention). Sentences left empty go, as do those outside data.min_chars/max_chars, and repeats: sentences are the same when
 their texts (tokens joined by spaces) share a `keys.text_key`, the identity the split and the gate use;
 the first is kept, and across given splits the copy in the held-out split (see clean.py).
 
@@ -42,6 +42,8 @@ CLEANING_COUNTS = (
     "tokens_split",  # tokens holding whitespace, split into several
     "empty_tokens",  # dropped
     "empty_sentences",  # dropped
+    "too_short",  # dropped: text (tokens joined by spaces) under data.min_chars
+    "too_long",  # dropped: text over data.max_chars
     "duplicate_sentences",  # dropped
     "duplicates_tagged_differently",  # of those, repeats whose tags differ from the kept sentence's
     "in_held_out_split",  # dropped: the same sentence is in a held-out given split
@@ -144,6 +146,12 @@ def clean_sentences(raw: RawSentences, cfg: DataConfig) -> tuple[pd.DataFrame, T
             counts["empty_sentences"] += 1
             continue
         text = " ".join(words)
+        if cfg.min_chars is not None and len(text) < cfg.min_chars:
+            counts["too_short"] += 1
+            continue
+        if cfg.max_chars is not None and len(text) > cfg.max_chars:
+            counts["too_long"] += 1
+            continue
         rows.append({"text": text, "tokens": words, "tags": word_tags, "extra": bool(is_extra), "split": str(split),
                      "key": text_key(text)})
     out = pd.DataFrame(rows, columns=["text", "tokens", "tags", "extra", "split", "key"])

@@ -201,3 +201,11 @@ def test_a_conll_file_under_the_classification_task_says_which_task_it_needs(tmp
     path = write_conll(tmp_path / "d.conll", make_tagged_sentences(5))
     with pytest.raises(DataError, match=r"looks like a token classification \(CoNLL\) file; set task: token_classification"):
         prepare_dataset(DataConfig(source=str(path)), tmp_path / "p")
+
+
+def test_min_and_max_chars_apply_to_the_joined_text() -> None:
+    raw = _raw([(["Hi"], ["O"]), (["Bob", "is", "here"], ["B-PER", "O", "O"]),
+                (["Bob", "is", "over", "there", "now"], ["B-PER", "O", "O", "O", "O"])])
+    cleaned, report = clean_sentences(raw, DataConfig(min_chars=3, max_chars=15))
+    assert cleaned["text"].tolist() == ["Bob is here"]
+    assert (report.counts["too_short"], report.counts["too_long"]) == (1, 1)
