@@ -19,7 +19,7 @@ from ..config import DriftConfig
 from ._distribution import ks_shift, proportion_shift
 from ._labels import count_shift
 from ._mmd import mmd_test
-from ._profile import Observations, ReferenceProfile
+from ._profile import CONFIDENCE_DECIMALS, Observations, ReferenceProfile
 from ._result import DetectorResult
 
 
@@ -144,11 +144,11 @@ class DriftMonitor:
             probs = np.asarray(batch.probs, dtype=np.float64)
             if probs.ndim != 2 or probs.shape[1] != k:
                 raise ValueError(f"probs must be (batch, {k}), got {probs.shape}")
-            return np.eye(k, dtype=np.int64)[probs.argmax(axis=1)], probs.max(axis=1)
+            return np.eye(k, dtype=np.int64)[probs.argmax(axis=1)], probs.max(axis=1).round(CONFIDENCE_DECIMALS)
         counts = np.asarray(batch.entity_counts, dtype=np.int64)
         if counts.ndim != 2 or counts.shape[1] != k:
             raise ValueError(f"entity_counts must be (batch, {k}), got {counts.shape}")
-        return counts, np.asarray(batch.confidence, dtype=np.float64)
+        return counts, np.asarray(batch.confidence, dtype=np.float64).round(CONFIDENCE_DECIMALS)
 
     def evaluate(self) -> DriftReport:
         """Test the current window against the reference with every configured detector."""

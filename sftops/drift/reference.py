@@ -21,6 +21,7 @@ from ..exceptions import RegistryError
 from ..inference import softmax
 from ..records import load_record
 from ..tagging import entity_types, spans_of
+from ._profile import CONFIDENCE_DECIMALS
 
 if TYPE_CHECKING:
     from ._profile import ReferenceProfile
@@ -157,7 +158,7 @@ def build_reference(
         max_length=max_length,
         label_counts=np.bincount(probs.argmax(axis=1), minlength=k).tolist(),
         true_label_counts=np.bincount(np.asarray(true_labels, dtype=int), minlength=k).tolist(),
-        confidences=[round(float(p), 5) for p in probs.max(axis=1)],
+        confidences=[round(float(p), CONFIDENCE_DECIMALS) for p in probs.max(axis=1)],
         token_lengths=[len(ids) for ids in token_ids],
         unknown_texts=sum(1 for u in unknown if u),
         unknown_tokens=sum(unknown),
@@ -213,7 +214,7 @@ def build_tagging_reference(
         label_counts=counts.tolist(),
         true_label_counts=gold.tolist(),
         entities_per_text=[len(a.entities) for a in answers],
-        confidences=[round(float(a.confidence), 5) for a in answers],
+        confidences=[round(float(a.confidence), CONFIDENCE_DECIMALS) for a in answers],
         token_lengths=[int(a.n_tokens) for a in answers],
         unknown_texts=sum(1 for a in answers if a.n_unknown),
         unknown_tokens=sum(int(a.n_unknown) for a in answers),

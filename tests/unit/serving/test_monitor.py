@@ -427,3 +427,64 @@ def test_ner_bundle_whose_reference_names_other_types_is_unmonitored_and_unknown
     status = monitor.status()
     assert status.last_error == "observe: KeyError: 'ORG'" and status.observed == 0
     monitor.close()
+
+
+def test_served_ner_traffic_fills_the_window_and_a_shifted_entity_mix_alarms(tmp_path: Path) -> None:
+    """The app serving an NER bundle whose drift reference export-style comes from the tagger's own answers."""
+    import asyncio
+
+    import httpx
+
+    from sftops.bundle import BundleManifest
+    from sftops.config import ServeConfig
+    from sftops.drift.reference import build_tagging_reference
+    from sftops.inference import load_runtime
+    from sftops.testing.asgi import run_scenario
+    from sftops.testing.onnx_fakes import TAGS as FAKE_TAGS
+    from sftops.testing.onnx_fakes import make_tagger_bundle
+    from sftops_serving.app import create_app
+    from sftops_serving.model_store import ModelStore
+    from sftops_serving.settings import load_settings
+
+    loc, per = [0.0, 6.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 6.0, 0.0]
+    bundle = make_tagger_bundle(tmp_path / "b", {"paris": loc, "rome": loc, "ada": per, "bob": per}, max_length=32)
+    rng = np.random.default_rng(30)
+
+    def texts(n: int, names: tuple[str, ...]) -> list[str]:
+        return [f"{rng.choice(names)} met {rng.choice(names)} on day {rng.integers(1, 10)}" for _ in range(n)]
+
+    runtime = load_runtime(bundle, "cpu", None, 1)
+    reference = build_tagging_reference(tagged={"fp32": runtime.predict(texts(300, ("Paris", "Rome", "Ada", "Bob")))},
+                                        true_tags=[], labels=list(FAKE_TAGS), max_length=32, folder=bundle)
+    manifest = BundleManifest.load(bundle)
+    manifest.model_copy(update={"drift_reference_file": reference.save(bundle).name}).save(bundle)
+
+    async def drift_after(client: httpx.AsyncClient, observed: int) -> dict:
+        for _ in range(400):
+            body = (await client.get("/v1/drift")).json()
+            if body["report"] and body["report"]["observed_total"] >= observed:
+                return body
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no drift check covered {observed} texts: {body}")
+
+    async def scenario(client: httpx.AsyncClient) -> None:
+        assert (await client.get("/v1/drift")).json()["monitoring"] is True
+        for _ in range(10):
+            resp = await client.post("/v1/predict", json={"texts": texts(10, ("Paris", "Rome", "Ada", "Bob"))})
+            assert resp.status_code == 200, resp.text
+        ok = (await drift_after(client, 100))["report"]
+        assert ok["state"] == "ok" and set(ok["detectors"]) == {"labels", "entities", "confidence", "length", "unknown",
+                                                                "embedding"}
+        assert ok["detectors"]["labels"]["n_window"] == 200  # two entities a text
+        for _ in range(10):
+            await client.post("/v1/predict", json={"texts": texts(10, ("Paris", "Rome"))})  # places only
+        shifted = (await drift_after(client, 200))["report"]
+        assert shifted["state"] == "alarm" and shifted["detectors"]["labels"]["alarm"]
+        assert not shifted["detectors"]["entities"]["alarm"]
+
+    serve = load_settings(ServeConfig(), feedback_db=str(tmp_path / "fb.db"), max_wait_ms=1)
+    store = ModelStore.from_folder(bundle, device="cpu")
+    store.load_initial()
+    cfg = DriftConfig(window=100, check_every=100, min_samples=100, p_value=0.05, mmd_permutations=199,
+                      min_check_interval_s=0)
+    run_scenario(create_app(serve, store, drift_config=cfg, project_dir=tmp_path), scenario)
