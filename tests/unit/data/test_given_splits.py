@@ -116,3 +116,21 @@ def test_a_datasets_dict_keeps_its_own_splits_through_the_split_column(tmp_path:
     assert meta["given_splits"] == ["train", "test"]
     assert sorted(load_prepared(tmp_path / "p").test["text"]) == sorted(_texts(rows[80:]))
     assert meta["counts"]["train"]["sentences"] + meta["counts"]["validation"]["sentences"] == 80
+
+
+def test_feedback_rows_join_train_and_leave_the_given_test_split_alone(tmp_path: Path) -> None:
+    frames = {name: make_text_dataset(n, seed=s) for name, n, s in (("train", 60, 11), ("test", 30, 12))}
+    for name, frame in frames.items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    cfg = {"source": {n: str(tmp_path / f"{n}.csv") for n in frames}, "label_column": "label"}
+    prepare_dataset(DataConfig(**cfg), tmp_path / "v1")
+    feedback = make_text_dataset(12, seed=13)
+    feedback.to_csv(tmp_path / "fb.csv", index=False)
+    for policy in ("train", "hash"):
+        meta = prepare_dataset(DataConfig(**cfg, extra_sources=[str(tmp_path / "fb.csv")], extra_sources_split=policy),
+                               tmp_path / "v2")
+        v1, v2 = load_prepared(tmp_path / "v1"), load_prepared(tmp_path / "v2")
+        assert v2.test.equals(v1.test) and meta["extra_sources"]["rows_kept"] == 12
+        assert set(feedback["text"]) <= set(v2.train["text"]) | set(v2.validation["text"])
+        if policy == "train":
+            assert set(feedback["text"]) <= set(v2.train["text"])
