@@ -12,9 +12,10 @@ import pytest
 from sftops.config import Params, parse_params
 from sftops.data import PreparedData
 from sftops.evaluation import SPURIOUS, run_evaluate
-from sftops.exceptions import DataError
+from sftops.exceptions import DataError, ModelError
 from sftops.modeling import TrainedModelInfo, build_classifier, load_tokenizer, save_model
 from sftops.tagging import spans_of
+from sftops.testing import save_classifier
 from sftops.testing.ner_data import prepared_ner
 from sftops.tracking import connect
 
@@ -27,7 +28,7 @@ def _ner_params(base: Path) -> Params:
 def _save_untrained(params: Params, data: PreparedData, target: Path) -> Path:
     """An untrained token model saved as "the fine-tuned one": it must tag exactly like the untuned baseline (same seed)."""
     model = build_classifier(params.model, data.label_map, seed=params.train.seed, task="token_classification")
-    info = TrainedModelInfo(base_model=params.model.base, strategy="full", max_length=32)
+    info = TrainedModelInfo(base_model=params.model.base, strategy="full", max_length=32, task="token_classification")
     return save_model(model, load_tokenizer(params.model.base), data.label_map, info, target)
 
 
@@ -92,3 +93,12 @@ def test_data_prepared_for_another_task_or_without_tokens_is_a_data_error(tiny_b
     with pytest.raises(DataError, match="no 'tokens' column"):
         run_evaluate(params, no_tokens, **paths)
     assert not (tmp_path / "eval.json").exists()
+
+
+def test_a_model_of_another_task_is_a_model_error(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    params, data = _ner_params(tiny_bert_dir), prepared_ner(n_train=20, n_validation=5, n_test=5)
+    model_dir = save_classifier(tiny_bert_dir, tmp_path / "model")
+    TrainedModelInfo(base_model=str(tiny_bert_dir), strategy="full", max_length=32).save(model_dir)
+    with pytest.raises(ModelError, match=r"holds a classification model but params\.task is token_classification"):
+        run_evaluate(params, data, model_dir=model_dir, eval_file=tmp_path / "eval.json",
+                     confusion_file=tmp_path / "cm.csv", curve_file=None)

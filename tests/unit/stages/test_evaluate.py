@@ -27,7 +27,7 @@ def ner_project(tiny_bert_dir: Path, tmp_path: Path) -> Path:
     params = parse_params(raw)
     model = build_classifier(params.model, data.label_map, seed=params.train.seed, task="token_classification")
     save_model(model, load_tokenizer(tiny_bert_dir), data.label_map,
-               TrainedModelInfo(base_model=str(tiny_bert_dir), strategy="full", max_length=32),
+               TrainedModelInfo(base_model=str(tiny_bert_dir), strategy="full", max_length=32, task="token_classification"),
                tmp_path / "models" / "model")
     return tmp_path
 
