@@ -95,7 +95,8 @@ class DataConfig(Section):
     min_chars: PositiveInt | None = Field(None, description="Drop texts shorter than this (after cleaning).")
     max_chars: PositiveInt | None = Field(None, description="Drop texts longer than this (after cleaning).")
     labels: list[str] | None = Field(
-        None, description="Label order (ids 0..K-1); null = sorted label names, which is stable."
+        None, description="Classification: label order (ids 0..K-1). Token classification: the entity types kept "
+        "(tags of other types become O). null = every label / type in the data, sorted, which is stable."
     )
     extra_sources: list[str] = Field(
         default_factory=list,
@@ -138,8 +139,6 @@ class DataConfig(Section):
             raise ValueError(f"min_chars ({self.min_chars}) must not exceed max_chars ({self.max_chars})")
         if self.labels is not None and len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels must be unique, got {self.labels}")
-        if self.labels is not None and len(self.labels) < 2:
-            raise ValueError(f"labels needs at least 2 classes, got {self.labels}")
         if self.text_column == self.label_column:
             raise ValueError("text_column and label_column must differ")
         if self.tokens_column == self.tags_column:

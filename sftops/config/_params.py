@@ -64,6 +64,11 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _task_metrics(self) -> Params:
+        labels = self.data.labels
+        if labels is not None and self.task == "classification" and len(labels) < 2:
+            raise ValueError(f"data.labels needs at least 2 classes, got {labels}")
+        if labels is not None and self.task == "token_classification" and not labels:
+            raise ValueError("data.labels lists the entity types to keep; give at least one, or null for every type in the data")
         allowed = TASK_METRICS[self.task]
         if self.registry.primary_metric not in allowed:
             raise ValueError(
