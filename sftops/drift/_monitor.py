@@ -2,7 +2,9 @@
 
 The same monitor watches both tasks. For an NER reference the `labels` detector tests the mix of
 predicted entity types and adds a second test, `entities` (predicted entities per text, KS); the
-Bonferroni threshold divides `drift.p_value` by the number of tests actually run.
+Bonferroni threshold divides `drift.p_value` by the number of tests actually run. The type mix counts
+entities as independent draws although several may come from one text; `drift.psi_threshold` (an
+effect size) keeps that from turning small shifts in a large window into alarms.
 """
 
 from __future__ import annotations
