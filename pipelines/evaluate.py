@@ -1,4 +1,4 @@
-"""Test-set metrics vs. the untuned model and a TF-IDF baseline; writes metrics/eval.json.
+"""Test-set metrics vs. the untuned model and a classic baseline (TF-IDF + LogReg, a CRF for NER); writes metrics/eval.json.
 
 `sftops evaluate` and DVC stage `evaluate`: parse the arguments, call `sftops.stages.evaluate` on the working folder.
 """

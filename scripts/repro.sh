@@ -10,7 +10,8 @@ import json, pathlib
 ev = pathlib.Path("metrics/eval.json")
 if ev.is_file():
     d = json.loads(ev.read_text())
-    print("test macro-F1: " + ", ".join(f"{k} {d[k]['macro_f1']:.3f}" for k in ("fine_tuned", "tfidf_logreg", "untuned") if k in d))
+    m = d.get("primary_metric", "macro_f1")
+    print(f"test {m}: " + ", ".join(f"{k} {d[k][m]:.3f}" for k in ("fine_tuned", "crf", "tfidf_logreg", "untuned") if k in d))
 reg = pathlib.Path("models/registration.json")
 if reg.is_file():
     r = json.loads(reg.read_text())

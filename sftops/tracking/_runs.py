@@ -32,9 +32,9 @@ def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def flat_params(params: Params, sections: Iterable[str] = ("data", "model", "train", "tune")) -> dict[str, str]:
-    """The given params sections as dotted MLflow params."""
+    """The task and the given params sections as dotted MLflow params (the task first: runs of both tasks share the UI)."""
     dumped = params.model_dump(mode="json")
-    return flatten({section: dumped[section] for section in sections})
+    return {"task": params.task, **flatten({section: dumped[section] for section in sections})}
 
 
 def log_params_batch(run_id: str, values: Mapping[str, Any]) -> None:

@@ -20,7 +20,7 @@ HELP = {
     "prepare": "Load, clean, label-map and split the dataset into data/prepared/",
     "tune": "Optuna search over the params' search space; writes models/best_params.json",
     "train": "Fine-tune with the best params; writes models/model/",
-    "evaluate": "Test-set metrics vs. the untuned model and a TF-IDF baseline; writes metrics/eval.json",
+    "evaluate": "Test-set metrics vs. the untuned model and a classic baseline (TF-IDF + LogReg, a CRF for NER); writes metrics/eval.json",
     "export": "Export the model to ONNX, check parity, build variants; writes models/onnx/",
     "register": "Register the model in MLflow and run the promotion gate; writes models/registration.json",
     "promote": "Move the champion alias to a version (audited)",
