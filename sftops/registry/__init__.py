@@ -9,12 +9,12 @@ this package pulls in neither torch nor transformers (the server uses `resolve_m
 from ._audit import AuditEntry, audit_history, champion_stack, current_actor
 from ._bundle import check_bundle, fetch_bundle
 from ._client import CHALLENGER, CHAMPION, RegistryUnreachable, registry_client
-from ._gate import GateScores, TestSplit, apply_gate, decide, score_against_champion
+from ._gate import GateScores, apply_gate, decide, score_against_champion
 from ._lock import DecisionLock, decision_lock
 from ._manual import promote, rollback
 from ._register import Registration, register_model
 from ._resolve import ModelRef, ResolvedModel, download_bundle, resolve_model
-from ._scoring import BundleScore, predict_bundle, score_bundle
+from ._scoring import BundleScore, TestSplit, predict_bundle, score_bundle, score_split, score_tagger_bundle
 
 __all__ = [
     "CHALLENGER",
@@ -45,4 +45,6 @@ __all__ = [
     "rollback",
     "score_against_champion",
     "score_bundle",
+    "score_split",
+    "score_tagger_bundle",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -21,34 +21,29 @@ from ._audit import AuditEntry, Trigger, record
 from ._bundle import fetch_bundle
 from ._client import CHAMPION, version_by_alias
 from ._lock import DecisionLock, decision_lock
-from ._scoring import BundleScore, score_bundle
+from ._scoring import BundleScore, TestSplit, score_split
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
+
+    from ..inference import Aggregation
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class TestSplit:
-    """Today's labelled test texts and the DVC hash of the data they came from."""
-
-    texts: Sequence[str]
-    labels: Sequence[str]
-    data_hash: str | None = None
-
-
-@dataclass(frozen=True)
 class GateScores:
-    """Both sides of the comparison, scored by the same ONNX Runtime code path (and how: serve.device, serve.variant)."""
+    """Both sides of the comparison, scored by the same ONNX Runtime code path (and how: serve.device, serve.variant,
+    serve.aggregation)."""
 
     challenger: BundleScore
     champion_version: str | None
     champion: BundleScore | None
     device: RequestedDevice = "cpu"
     variant: str | None = None
+    aggregation: Aggregation = "first"  # how a token classifier's words are tagged (serve.aggregation)
 
 
 def decide(challenger: float, champion: float | None, min_improvement: float) -> tuple[bool, str]:
@@ -65,12 +60,12 @@ def decide(challenger: float, champion: float | None, min_improvement: float) ->
 
 def _score_champion(
     client: MlflowClient, cfg: RegistryConfig, champion: ModelVersion, test: TestSplit, device: RequestedDevice,
-    variant: str | None, nothing_done: str = "Nothing was registered",
+    variant: str | None, aggregation: Aggregation, nothing_done: str = "Nothing was registered",
 ) -> BundleScore:
     with tempfile.TemporaryDirectory(prefix="sftops-champion-") as tmp:
         try:
             bundle = fetch_bundle(client, champion, Path(tmp) / "bundle")
-            return score_bundle(bundle, test.texts, test.labels, cfg.gate_batch_size, device, variant)
+            return score_split(bundle, test, cfg.gate_batch_size, device, variant, aggregation)
         except RegistryError as exc:
             raise RegistryError(
                 f"cannot score the current champion (version {champion.version}): {exc}. "
@@ -80,19 +75,20 @@ def _score_champion(
 
 def score_against_champion(
     client: MlflowClient, cfg: RegistryConfig, challenger_bundle: Path, test: TestSplit,
-    device: RequestedDevice = "cpu", variant: str | None = None,
+    device: RequestedDevice = "cpu", variant: str | None = None, aggregation: Aggregation = "first",
 ) -> GateScores:
     """Score the local challenger bundle and the current champion's registered bundle on the same test split.
 
     Each bundle is scored in the variant a server with serve.device=`device` (and serve.variant=`variant`)
-    would serve. Runs before anything is registered, so a bundle that cannot be scored changes nothing.
+    would serve; a token classifier's words tagged with serve.aggregation=`aggregation`. Runs before anything
+    is registered, so a bundle that cannot be scored changes nothing.
     """
-    challenger = score_bundle(challenger_bundle, test.texts, test.labels, cfg.gate_batch_size, device, variant)
+    challenger = score_split(challenger_bundle, test, cfg.gate_batch_size, device, variant, aggregation)
     champion_version = version_by_alias(client, cfg.model_name, CHAMPION)
     if champion_version is None:
-        return GateScores(challenger, None, None, device, variant)
-    champion = _score_champion(client, cfg, champion_version, test, device, variant)
-    return GateScores(challenger, str(champion_version.version), champion, device, variant)
+        return GateScores(challenger, None, None, device, variant, aggregation)
+    champion = _score_champion(client, cfg, champion_version, test, device, variant, aggregation)
+    return GateScores(challenger, str(champion_version.version), champion, device, variant, aggregation)
 
 
 def apply_gate(
@@ -109,7 +105,7 @@ def apply_gate(
         if current_v != scores.champion_version:  # another decision moved it since the scoring
             log.info("champion moved from %s to %s while scoring; scoring version %s", scores.champion_version, current_v, current_v)
             champion = None if current is None else _score_champion(
-                client, cfg, current, test, scores.device, scores.variant,
+                client, cfg, current, test, scores.device, scores.variant, scores.aggregation,
                 nothing_done=f"Version {version} is registered but the gate decided nothing",
             )
             scores = replace(scores, champion_version=current_v, champion=champion)

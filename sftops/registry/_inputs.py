@@ -15,16 +15,30 @@ class _Lenient(BaseModel):
 
 
 class SplitScores(_Lenient):
-    accuracy: float
-    macro_f1: float
+    """One model's test scores: accuracy and macro_f1 (classification), or entity_* and token_accuracy (tokens)."""
+
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    entity_precision: float | None = None
+    entity_recall: float | None = None
+    entity_f1: float | None = None
+    token_accuracy: float | None = None
+
+    def task_scores(self, names: tuple[str, ...], path: Path) -> dict[str, float]:
+        """{name: score} for a task's metric `names`; a RegistryError when eval.json lacks one (another task's report)."""
+        missing = [name for name in names if getattr(self, name) is None]
+        if missing:
+            raise RegistryError(f"{path}: the fine-tuned model has no {missing} (metrics of another task?); re-run `sftops evaluate`")
+        return {name: float(getattr(self, name)) for name in names}
 
 
 class EvalReport(_Lenient):
-    """metrics/eval.json: the fine-tuned model and its baselines on the test split."""
+    """metrics/eval.json: the fine-tuned model and its baselines on the test split (tfidf_logreg or crf)."""
 
     fine_tuned: SplitScores
     untuned: SplitScores | None = None
     tfidf_logreg: SplitScores | None = None
+    crf: SplitScores | None = None
 
 
 def _read(path: Path, what: str, stage: str) -> str:

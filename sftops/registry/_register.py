@@ -10,7 +10,7 @@ from typing import get_args
 from pydantic import BaseModel, ConfigDict
 
 from ..bundle import BundleManifest
-from ..config import Params
+from ..config import TASK_METRICS, Params
 from ..data.prepared import load_prepared
 from ..dburl import redact
 from ..exceptions import RegistryError
@@ -18,10 +18,11 @@ from ..paths import EVAL_FILE, MODEL_DIR, ONNX_DIR, PREPARED_DIR
 from ..tracking import lineage_tags
 from ._audit import Trigger
 from ._client import registry_client
-from ._gate import GateScores, TestSplit, apply_gate, score_against_champion
+from ._gate import GateScores, apply_gate, score_against_champion
 from ._inputs import load_eval_report, load_model_lineage
 from ._lock import decision_lock
 from ._log import log_and_register
+from ._scoring import TestSplit
 
 log = logging.getLogger(__name__)
 
@@ -72,30 +73,42 @@ def register_model(
     cfg = params.registry
     trigger = current_trigger()
     model_lineage = load_model_lineage(model_dir)
-    report = load_eval_report(eval_file)
-    BundleManifest.load(bundle_dir)
+    tested = load_eval_report(eval_file).fine_tuned.task_scores(TASK_METRICS[params.task], eval_file)
+    manifest = BundleManifest.load(bundle_dir)
+    if manifest.task != params.task:
+        raise RegistryError(f"{bundle_dir} holds a {manifest.task} model but params.task is {params.task}; "
+                            "re-run `sftops export` (or `dvc repro`)")
     import mlflow  # lazily: importing sftops.registry stays light for the server
 
     client = registry_client(mlflow.get_tracking_uri(), params.tracking.connect_timeout)
     lineage = lineage_tags(params, cwd=project_dir)
-    test_df = load_prepared(prepared_dir).test
-    test = TestSplit(list(test_df["text"]), list(test_df["label_name"]), lineage.get("sftops.data_hash"))
+    prepared = load_prepared(prepared_dir)
+    test_df = prepared.test
+    if prepared.task != params.task:
+        raise RegistryError(f"{prepared_dir} was prepared for {prepared.task} but params.task is {params.task}; "
+                            "re-run `sftops prepare` (or `dvc repro`)")
+    data_hash = lineage.get("sftops.data_hash")
+    if params.task == "token_classification":
+        test = TestSplit(list(test_df["text"]), [], data_hash, tokens=list(test_df["tokens"]), tags=list(test_df["tags"]))
+    else:
+        test = TestSplit(list(test_df["text"]), list(test_df["label_name"]), data_hash)
 
     log.info("scoring the new bundle and the current champion of %r on %d test texts", cfg.model_name, len(test_df))
-    scores = score_against_champion(client, cfg, bundle_dir, test, params.serve.device, params.serve.variant)
+    scores = score_against_champion(
+        client, cfg, bundle_dir, test, params.serve.device, params.serve.variant, params.serve.aggregation
+    )
     metric = cfg.primary_metric
     challenger = scores.challenger
     version_tags = {
         **{k: v for k, v in lineage.items() if not k.startswith("mlflow.")},
         **model_lineage,
+        "sftops.task": params.task,
         f"sftops.metric.test_{metric}_onnx": f"{challenger.metric(metric):.6f}",
-        "sftops.metric.test_accuracy": f"{report.fine_tuned.accuracy:.6f}",
-        "sftops.metric.test_macro_f1": f"{report.fine_tuned.macro_f1:.6f}",
+        **{f"sftops.metric.test_{name}": f"{value:.6f}" for name, value in tested.items()},
         **_gate_tags(scores),
     }
     metrics = {
-        "test_accuracy": report.fine_tuned.accuracy,
-        "test_macro_f1": report.fine_tuned.macro_f1,
+        **{f"test_{name}": value for name, value in tested.items()},
         f"gate_test_{metric}": challenger.metric(metric),
         **{name: float(n) for name, n in (("gate_test_overlap", challenger.train_overlap),
                                           ("gate_champion_test_overlap",
@@ -107,7 +120,7 @@ def register_model(
     version = log_and_register(
         client, cfg.model_name, model_dir, bundle_dir,
         examples=test.texts[:3], run_tags={**lineage, "sftops.stage": "register"}, version_tags=version_tags,
-        metrics=metrics, params=registry_params,
+        metrics=metrics, params=registry_params, task=params.task, aggregation=params.serve.aggregation,
     )
     entry = apply_gate(client, cfg, str(version.version), scores, test, trigger, lock=decision_lock(cfg, project_dir))
     for v, n in entry.test_overlap.items():

@@ -50,9 +50,10 @@ def test_the_gate_scores_the_variant_a_cpu_server_serves(tiny_project, bundles) 
     constant = score_bundle(tiny_project.constant_bundle, texts, labels)
     served = score_bundle(bundles["hybrid"], texts, labels, device="cpu")
     assert (served.variant, served.device) == ("int8", "cpu")
-    assert served.macro_f1 == pytest.approx(constant.macro_f1) and served.macro_f1 < 0.5  # int8 here is the constant model
+    served_f1 = served.metric("macro_f1")
+    assert served_f1 == pytest.approx(constant.metric("macro_f1")) and served_f1 < 0.5  # int8 here is the constant model
     forced = score_bundle(bundles["hybrid"], texts, labels, device="cpu", variant="fp32")  # serve.variant: fp32
-    assert forced.variant == "fp32" and forced.macro_f1 == pytest.approx(1.0, abs=0.02)
+    assert forced.variant == "fp32" and forced.metric("macro_f1") == pytest.approx(1.0, abs=0.02)
     assert score_bundle(bundles["hybrid"], texts, labels, device="auto").variant == "int8"  # no GPU here: CPU's choice
 
 
@@ -112,7 +113,7 @@ def test_a_champion_moved_while_the_gate_scored_is_scored_before_deciding(
     texts, labels = _test_split(tiny_project)
     test = TestSplit(texts, labels)
     scores = score_against_champion(client, cfg, tiny_project.good_bundle, test)
-    assert scores.champion_version == "1" and scores.champion.macro_f1 < 0.5
+    assert scores.champion_version == "1" and scores.champion.metric("macro_f1") < 0.5
     promote(client, name, 2, "someone else's decision lands while the gate scores")
     entry = apply_gate(client, cfg, challenger, scores, test, "pipeline")
     assert (entry.champion_before, entry.decision, entry.champion_after) == ("2", "rejected", "2")  # not a blind overwrite

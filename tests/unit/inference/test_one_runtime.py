@@ -101,7 +101,7 @@ def test_server_gate_and_export_give_identical_outputs(bundle: Path) -> None:
     assert (variant, device) == ("fp32", "cpu")
     assert gate_preds.tolist() == served_probs.argmax(axis=1).tolist()
     score = score_bundle(bundle, TEXTS, [p.label for p in served])
-    assert score.accuracy == 1.0 and score.n == len(TEXTS)
+    assert score.metric("accuracy") == 1.0 and score.n == len(TEXTS)
 
     exported = onnx_outputs(
         variant_runtime(bundle / "model.onnx", BundleTokenizer.from_folder(bundle, MAX_LENGTH), LABELS, "fp32"), TEXTS, 32
