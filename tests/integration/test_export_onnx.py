@@ -103,3 +103,87 @@ def test_export_metrics_reach_the_mlflow_server(exported, mlflow_server_url: str
     assert run.data.tags["sftops.stage"] == "export" and "sftops.params_hash" in run.data.tags
     artifacts = [a.path for a in MlflowClient(mlflow_server_url).list_artifacts(run_id, "export")]
     assert artifacts == ["export/manifest.json"]
+
+
+# token classification: a tiny-BERT tagger with a fresh head, exported with every CPU variant, served by ONNX Runtime
+NER_MAX_LENGTH = 24
+NER_TEXTS = [
+    "Anna  flew to\tParis, France \U0001f600 yesterday",
+    "New York   is big and Zürich is small",
+    "unbelievably long " * 8,  # cut at NER_MAX_LENGTH, the last word read only in part
+    "",
+    "   \t ",
+]
+
+
+@pytest.fixture(scope="module")
+def ner_exported(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from sftops.testing.ner_data import prepared_ner
+    from sftops.testing.tiny_bert import save_token_classifier
+
+    model_dir = save_token_classifier(tiny_bert_dir, tmp_path_factory.mktemp("tagger") / "model", max_length=NER_MAX_LENGTH)
+    target = tmp_path_factory.mktemp("ner-bundle") / "onnx"
+    cfg = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_speedup=False, max_f1_drop=1.0)
+    return model_dir, target, export_bundle(model_dir, prepared_ner(), cfg, max_length=NER_MAX_LENGTH, target=target)
+
+
+def _torch_entities(model_dir: Path, text: str) -> list[tuple[str, str, int, int, float]]:
+    """The PyTorch model's entities, decoded by hand: each word's tag from its first sub-token, IOB2 repaired,
+    spans of whole words; a word truncation cut (any sub-token) is O."""
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from sftops.tagging import repair_iob2, spans_of, split_words
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForTokenClassification.from_pretrained(model_dir).eval()
+    words = split_words(text)
+    texts = [w.text for w in words]
+    cut = tokenizer(texts, is_split_into_words=True, truncation=True, max_length=NER_MAX_LENGTH, return_tensors="pt")
+    full = tokenizer(texts, is_split_into_words=True)
+    with torch.inference_mode():
+        probs = model(**cut).logits.softmax(-1)[0].numpy()
+    kept_ids, full_ids = cut.word_ids(0), full.word_ids(0)
+    tags, scores = [], []
+    for i in range(len(words)):
+        positions = [p for p, w in enumerate(kept_ids) if w == i]
+        if not positions or len(positions) != full_ids.count(i):
+            tags.append("O")
+            scores.append(None)
+            continue
+        best = int(probs[positions[0]].argmax())
+        tags.append(model.config.id2label[best])
+        scores.append(float(probs[positions[0]][best]))
+    tags, _ = repair_iob2(tags)
+    return [
+        (text[words[s.start].start : words[s.end - 1].end], s.type, words[s.start].start, words[s.end - 1].end,
+         float(np.mean(scores[s.start : s.end])))
+        for s in spans_of(tags)
+    ]
+
+
+def test_a_token_classifier_exports_with_parity_and_serves_the_torch_models_spans(ner_exported) -> None:
+    from sftops.inference import TaggerRuntime, load_runtime
+
+    model_dir, folder, report = ner_exported
+    assert report.metric == "entity_f1" and report.parity.words and report.parity.argmax_agreement == 1.0
+    assert report.parity.max_abs_diff <= 1e-4 and report.manifest.variants["fp32"].tag_agreement == 1.0
+    runtime = load_runtime(folder, device="cpu", variant="fp32")
+    assert isinstance(runtime, TaggerRuntime) and runtime.provider == "CPUExecutionProvider"
+    answers = runtime.predict(NER_TEXTS)
+    assert [a.truncated for a in answers] == [False, False, True, False, False]
+    found = 0
+    for text, answer in zip(NER_TEXTS, answers):
+        expected = _torch_entities(model_dir, text)
+        got = [(e.text, e.type, e.start, e.end, e.score) for e in answer.entities]
+        assert [g[:4] for g in got] == [x[:4] for x in expected], text
+        np.testing.assert_allclose([g[4] for g in got], [x[4] for x in expected], atol=1e-4)
+        found += len(got)
+    assert found >= 3  # the fresh head does tag entities, so the comparison is not of empty lists
+
+
+def test_the_int8_tagger_stays_close_to_fp32(ner_exported) -> None:
+    _, _, report = ner_exported
+    int8 = report.manifest.variants["int8"]
+    assert int8.tag_agreement is not None and int8.tag_agreement >= 0.8 and int8.max_abs_diff is not None
+    assert int8.f1_delta == pytest.approx(int8.entity_f1 - report.torch_f1)
