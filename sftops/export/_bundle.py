@@ -25,7 +25,7 @@ from ..drift.reference import DriftReference
 from ..exceptions import ExportError, ModelError
 from ..inference import Aggregation
 from ..paths import LABEL_MAP_FILE
-from ._evaluation import ClassifierEvaluation, Evaluation, Out, R, TaggerEvaluation, entity_types_of
+from ._evaluation import ClassifierEvaluation, ExportEvaluation, Out, R, TaggerEvaluation, entity_types_of
 from ._onnx import export_onnx
 from ._parity import Parity, check_parity
 from ._runtime import bundle_tokenizer
@@ -188,7 +188,7 @@ class _Measured:
 
 
 def _measure(
-    evaluation: Evaluation[R, Out], data: PreparedData, cfg: ExportConfig, fp32_path: Path, shape: dict[str, int]
+    evaluation: ExportEvaluation[R, Out], data: PreparedData, cfg: ExportConfig, fp32_path: Path, shape: dict[str, int]
 ) -> _Measured:
     """Parity gate on the fp32 graph, then build every variant next to it and measure it against PyTorch; the drift
     reference from the published ones."""

@@ -28,7 +28,7 @@ R = TypeVar("R", ClassifierRuntime, TaggerRuntime)
 Out = TypeVar("Out", Outputs, TokenOutputs)
 
 
-class Evaluation(Protocol[R, Out]):
+class ExportEvaluation(Protocol[R, Out]):
     """What export needs of a task: run PyTorch and an ONNX variant on the test split, compare, score, summarise."""
 
     metric: str  # the VariantInfo field of the test F1: macro_f1 or entity_f1
