@@ -5,7 +5,7 @@ from ._info import MODEL_INFO_FILE, TrainedModelInfo, check_model_dir
 from ._predict import logits_of, predict_logits, predict_word_tags, word_logits_of, word_tags_of
 from ._save import save_model
 from ._strategy import apply_strategy, count_trainable
-from ._words import encode_words, first_subtokens, kept_words
+from ._words import count_truncated_entities, encode_words, entities_cut, first_subtokens, kept_words
 
 __all__ = [
     "MODEL_INFO_FILE",
@@ -15,7 +15,9 @@ __all__ = [
     "check_base",
     "check_model_dir",
     "count_trainable",
+    "count_truncated_entities",
     "encode_words",
+    "entities_cut",
     "first_subtokens",
     "kept_words",
     "load_tokenizer",

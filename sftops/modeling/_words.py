@@ -44,3 +44,20 @@ def kept_words(word_ids: Sequence[int | None], n_words: int, max_length: int) ->
         return n_words
     seen = [w for w in word_ids if w is not None]
     return min(n_words, max(seen) + 1) if seen else 0
+
+
+def entities_cut(word_ids: Sequence[int | None], tags: Sequence[str], max_length: int) -> tuple[int, int]:
+    """(entities, entities with a word that truncation cut) of one sentence's IOB2 `tags`, given its encoding."""
+    from ..tagging import spans_of
+
+    kept = kept_words(word_ids, len(tags), max_length)
+    spans = spans_of(tags)
+    return len(spans), sum(1 for span in spans if span.end > kept)
+
+
+def count_truncated_entities(tokenizer, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]],
+                             max_length: int) -> tuple[int, int]:
+    """(entities, entities truncation at `max_length` cuts) over sentences of words and their IOB2 tags."""
+    encoded = encode_words(tokenizer, sentences, max_length)
+    counts = [entities_cut(encoded.word_ids(i), sentence_tags, max_length) for i, sentence_tags in enumerate(tags)]
+    return sum(total for total, _ in counts), sum(cut for _, cut in counts)

@@ -10,7 +10,7 @@ import pandas as pd
 from ..data.labels import LabelMap
 from ..data.prepared import PreparedData
 from ..exceptions import DataError
-from ..tagging import parse_tag, spans_of
+from ..tagging import parse_tag
 
 IGNORE = -100  # the label the loss skips (the Trainer's and the collator's convention)
 
@@ -68,7 +68,7 @@ def align_labels(word_ids: Sequence[int | None], tag_ids: Sequence[int], inside:
 def tokenize_tagged_frame(frame: pd.DataFrame, tokenizer, max_length: int, label_map: LabelMap, *,
                           label_all_subtokens: bool = False) -> TaggedExamples:
     """Tokenize a prepared split's `tokens` as pre-split words and align its `tag_ids` to the sub-tokens."""
-    from ..modeling import encode_words, first_subtokens, kept_words
+    from ..modeling import encode_words, entities_cut, first_subtokens
 
     missing = [c for c in ("tokens", "tag_ids") if c not in frame.columns]
     if missing:
@@ -88,10 +88,9 @@ def tokenize_tagged_frame(frame: pd.DataFrame, tokenizer, max_length: int, label
         firsts.append(first_subtokens(word_ids, len(words)))
         tags = [label_map.names[t] for t in ids]
         gold.append(tags)
-        kept = kept_words(word_ids, len(words), max_length)
-        spans = spans_of(tags)
-        total += len(spans)
-        truncated += sum(1 for span in spans if span.end > kept)
+        entities, cut = entities_cut(word_ids, tags, max_length)
+        total += entities
+        truncated += cut
     return TaggedExamples(examples, firsts, gold, total, truncated)
 
 

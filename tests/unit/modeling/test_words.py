@@ -121,3 +121,14 @@ def test_a_lora_tagger_saves_merged_with_its_trained_head(tiny_bert_dir, tmp_pat
         np.testing.assert_allclose(got, want, atol=1e-4)
     assert predict_word_tags(folder, SENTENCES, max_length=32) == [[ner_label_map().names[i] for i in w.argmax(axis=1)]
                                                                    for w in expected]
+
+
+def test_entities_cut_by_truncation_are_counted_from_words_and_tags(tiny_bert_dir):
+    from sftops.modeling import count_truncated_entities
+
+    tokenizer = load_tokenizer(tiny_bert_dir)
+    tags = [["B-PER", "O", "B-LOC", "O"], ["B-LOC"], ["O", "O", "B-PER", "I-PER", "O", "B-LOC"], []]
+    assert count_truncated_entities(tokenizer, SENTENCES, tags, 32) == (5, 0)
+    # max_length 5: [CLS] anna visited obe [SEP] keeps Oberammergau's first piece; [CLS] we met far [SEP] cuts
+    # Okafor out of "Farah Okafor" and drops Lima
+    assert count_truncated_entities(tokenizer, SENTENCES, tags, 5) == (5, 2)
