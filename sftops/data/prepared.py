@@ -37,6 +37,12 @@ class PreparedData:
         """"classification" or "token_classification": what prepare wrote (older meta.json files are classification)."""
         return str(self.meta.get("task", "classification"))
 
+    def check_task(self, task: str) -> None:
+        """Raise a DataError when this data was prepared for another task than `task` (params.task)."""
+        if self.task != task:
+            raise DataError(f"data/prepared holds {self.task} data but params.task is {task}; "
+                            "rerun `sftops prepare` with these params (or set task back)")
+
     def split(self, name: str) -> pd.DataFrame:
         return {"train": self.train, "validation": self.validation, "test": self.test}[name]
 

@@ -4,8 +4,8 @@ Classification: TF-IDF + logistic regression; token classification: a CRF on wor
 entity-level metrics and a confusion over entity types that counts missed and spurious entities.
 """
 
+from ..entity_metrics import entity_metrics
 from ._crf import crf_tags, word_features
-from ._entities import entity_metrics
 from ._metrics import classification_metrics
 from ._stage import run_evaluate
 from ._type_confusion import MISSED, SPURIOUS, entity_confusion_matrix, entity_confusion_rows

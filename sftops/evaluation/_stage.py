@@ -17,7 +17,7 @@ import mlflow
 from ..atomic import atomic_path, write_json
 from ..config import Params
 from ..data.prepared import PreparedData
-from ..exceptions import DataError, ModelError
+from ..exceptions import ModelError
 from ..modeling import TrainedModelInfo, check_model_dir
 from ..paths import CONFUSION_FILE, CURVE_FILE, EVAL_FILE, MODEL_DIR
 from ..tracking import flat_params, lineage_tags
@@ -53,9 +53,7 @@ def run_evaluate(
     Raises:
         DataError: the data was prepared for another task than params.task.
         ModelError: `model_dir` holds no trained model or one of another task, or the base model cannot be loaded."""
-    if data.task != params.task:
-        raise DataError(f"data/prepared holds {data.task} data but params.task is {params.task}; "
-                        "rerun `sftops prepare` with these params (or set task back)")
+    data.check_task(params.task)
     model_dir = check_model_dir(model_dir)
     info = TrainedModelInfo.load(model_dir)
     if info.task != params.task:

@@ -13,12 +13,12 @@ import pandas as pd
 
 from ..config import Params
 from ..data.prepared import PreparedData
+from ..entity_metrics import entity_metrics
 from ..exceptions import DataError
 from ..modeling import TrainedModelInfo, predict_word_tags
 from ..tagging import entity_types, spans_of
 from ._baselines import untuned_word_tags
 from ._crf import crf_tags
-from ._entities import entity_metrics
 from ._evaluation import Evaluation
 from ._plots import entity_report_text, plot_entity_confusion, plot_type_f1
 from ._type_confusion import entity_confusion_matrix, entity_confusion_rows

@@ -144,9 +144,9 @@ def score_tagger_bundle(
     """Entity F1 / precision / recall and token accuracy of the variant a server would serve, on the test sentences.
 
     Words are tagged by `TaggerRuntime.tag_words` (serve.aggregation = `aggregation`), scored by
-    `sftops.evaluation.entity_metrics`. Raises RegistryError when the bundle cannot be scored on them.
+    `sftops.entity_metrics`. Raises RegistryError when the bundle cannot be scored on them.
     """
-    from ..evaluation import entity_metrics
+    from ..entity_metrics import entity_metrics
     from ..inference import TaggerRuntime
 
     folder = Path(folder)

@@ -3,7 +3,7 @@ early stopping on the task's validation metric (macro-F1, or entity F1)."""
 
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
-from ._data import check_task, subsample
+from ._data import subsample
 from ._metrics import selection_metric
 from ._overrides import apply_overrides
 from ._precision import resolve_precision
@@ -16,7 +16,6 @@ __all__ = [
     "MlflowStepLogger",
     "TrainOutputs",
     "apply_overrides",
-    "check_task",
     "fine_tune",
     "resolve_precision",
     "run_train",

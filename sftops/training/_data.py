@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data.labels import LabelMap
-from ..data.prepared import PreparedData
 from ..exceptions import DataError
 from ..tagging import parse_tag
 
@@ -92,13 +91,6 @@ def tokenize_tagged_frame(frame: pd.DataFrame, tokenizer, max_length: int, label
         total += entities
         truncated += cut
     return TaggedExamples(examples, firsts, gold, total, truncated)
-
-
-def check_task(task: str, data: PreparedData) -> None:
-    """Raise a DataError when data/prepared was prepared for another task than params.task."""
-    if data.task != task:
-        raise DataError(f"data/prepared holds {data.task} data but params.task is {task}; "
-                        "rerun `sftops prepare` with these params (or set task back)")
 
 
 def subsample(frame: pd.DataFrame, n: int | None, seed: int, *, stratify: str | None = "label") -> pd.DataFrame:

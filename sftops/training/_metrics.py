@@ -43,7 +43,7 @@ def entity_scorer(examples: TaggedExamples, names: Sequence[str], pad_id: int) -
     Length grouping also reorders evaluation batches, so each prediction row is matched back to its
     sentence by its input ids (TrainingArguments.include_for_metrics=["inputs"]); identical inputs
     get identical predictions, so which of two equal sentences a row is matched to does not matter."""
-    from ..evaluation import entity_metrics
+    from ..entity_metrics import entity_metrics
 
     by_ids: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for i, example in enumerate(examples.examples):

@@ -20,7 +20,6 @@ from ..tracking import flat_params, git_state, lineage_tags
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
 from ._curves import plot_curve, write_curve
-from ._data import check_task
 from ._overrides import apply_overrides
 from ._trainer import fine_tune
 
@@ -63,7 +62,7 @@ def run_train(
         DataError: the data was prepared for another task than params.task.
         ModelError: model.base is not a usable model."""
     params = effective_params(params, best_params_file)
-    check_task(params.task, data)
+    data.check_task(params.task)
     check_base(params.model)
     rank0 = int(os.environ.get("RANK", "0")) == 0
     tags = {**lineage_tags(params), "sftops.stage": "train"}

@@ -15,7 +15,7 @@ from ..data.prepared import PreparedData
 from ..dburl import redact
 from ..modeling import check_base
 from ..paths import BEST_PARAMS_FILE
-from ..training import BestParams, MlflowStepLogger, apply_overrides, check_task, fine_tune, subsample
+from ..training import BestParams, MlflowStepLogger, apply_overrides, fine_tune, subsample
 from ._budget import StopAtBudget, SurplusTrial, counted, is_surplus, running, waiting
 from ._plots import save_study_plots
 from ._pruning import PruningCallback
@@ -137,7 +137,7 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
                             n_complete=0, n_pruned=0, n_failed=0)
         result.save(out_file)
         return result
-    check_task(params.task, data)
+    data.check_task(params.task)
     check_base(params.model)
     study, created = open_study(params, name)
     parent_id = parent_run(study, created, params, redact(cfg.storage))

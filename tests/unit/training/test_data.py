@@ -8,7 +8,7 @@ import pytest
 from sftops.exceptions import DataError
 from sftops.modeling import load_tokenizer
 from sftops.testing.ner_data import make_ner_frame, ner_label_map
-from sftops.training import check_task, subsample
+from sftops.training import subsample
 from sftops.training._data import IGNORE, tokenize_tagged_frame
 
 LABELS = ner_label_map()  # O, B-LOC, I-LOC, B-PER, I-PER
@@ -84,7 +84,7 @@ def test_data_prepared_for_another_task_is_refused():
     from sftops.testing import prepared_from_frames
     from sftops.testing.ner_data import prepared_ner
 
-    check_task("token_classification", prepared_ner(4, 2, 2))
-    check_task("classification", prepared_from_frames(9, 3, n_validation=3))  # meta without a task: classification
+    prepared_ner(4, 2, 2).check_task("token_classification")
+    prepared_from_frames(9, 3, n_validation=3).check_task("classification")  # meta without a task: classification
     with pytest.raises(DataError, match=r"holds classification data but params\.task is token_classification"):
-        check_task("token_classification", prepared_from_frames(9, 3, n_validation=3))
+        prepared_from_frames(9, 3, n_validation=3).check_task("token_classification")

@@ -1,5 +1,9 @@
 """Entity-level metrics of tag sequences: micro precision / recall / F1 (exact span and type), per type, token accuracy.
 
+One module of its own (not in sftops.evaluation): training's validation metric, evaluation, export's
+variant checks and the promotion gate all score with it, and an edit to evaluation's baselines or
+plots must not make DVC rerun training.
+
 seqeval in strict IOB2 mode does the counting (an entity counts only when its span and type both
 match). Predicted tags are first repaired as conlleval reads them (an I-X after no X starts an
 entity), the same decoding the server applies before it returns spans, so a metric and a served
@@ -11,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..tagging import repair_iob2
+from .tagging import repair_iob2
 
 
 def entity_metrics(true: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
