@@ -107,12 +107,15 @@ def prepared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_params(tiny_bert_dir: Path) -> Callable[..., Params]:
-    """A factory of params that train the tiny BERT in seconds on one thread (well above chance; see tests/unit/training/test_stage.py)."""
-    return lambda **sections: _tiny_params(tiny_bert_dir, **sections)
+    """A factory of params that train the tiny BERT in seconds on one thread (well above chance; see tests/unit/training/test_stage.py).
+
+    `make_params(task="token_classification", train={...})`: the task, then any sections to override."""
+    return lambda task="classification", **sections: _tiny_params(tiny_bert_dir, task, **sections)
 
 
-def _tiny_params(base: Path, **sections: dict[str, Any]) -> Params:
+def _tiny_params(base: Path, task: str = "classification", **sections: dict[str, Any]) -> Params:
     raw: dict[str, Any] = {
+        "task": task,
         "model": {"base": str(base), "max_length": 32},
         "train": {"learning_rate": 1e-2, "batch_size": 16, "eval_batch_size": 64, "epochs": 4,
                   "warmup_ratio": 0.0, "early_stopping_patience": 3},

@@ -76,13 +76,15 @@ class TuneConfig(Section):
     sampler_seed: int = 42
     pruner: Literal["median", "hyperband", "none"] = "median"
     max_train_samples: PositiveInt | None = Field(
-        None, description="Trials train on a stratified subsample of this size; null = the full train split."
+        None, description="Trials train on a subsample of this size (stratified by label; seeded random for token "
+        "classification); null = the full train split."
     )
     heartbeat_interval: PositiveInt = 60
     max_retries: int = Field(1, ge=0, description="Failed (e.g. killed) trials are retried this many times.")
     enabled: bool = Field(True, description="false = run no trials; train then uses params.yaml's values as they are.")
     max_eval_samples: PositiveInt | None = Field(
-        None, description="Trials score on a stratified validation subsample of this size; null = all of it."
+        None, description="Trials score on a validation subsample of this size (stratified by label; random for token "
+        "classification); null = all of it."
     )
     evals_per_epoch: PositiveInt = Field(2, description="Validation evaluations (pruner reports) per epoch in a trial.")
     pruner_startup_trials: int = Field(1, ge=0, description="The median pruner prunes nothing until this many trials finished.")

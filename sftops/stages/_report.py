@@ -56,7 +56,7 @@ class TuneReport(StageReport):
 
 @dataclass(frozen=True)
 class TrainReport(StageReport):
-    """`train`: the saved model folder, the train metrics (best validation macro-F1, steps, speed)."""
+    """`train`: the saved model folder, the train metrics (best validation macro-F1 (entity F1 for token classification), steps, speed)."""
 
 
 @dataclass(frozen=True)
