@@ -45,6 +45,21 @@ def token_ids(text: str, max_length: int = 16) -> list[int]:
     return _tokenizer(builtin_model_dir() / "tokenizer.json", max_length).encode(text).ids
 
 
+def _embedding_nodes() -> list:
+    """Nodes computing `embedding` = [mean of the unpadded ids, their count] from input_ids and attention_mask."""
+    from onnx import TensorProto, helper
+
+    return [
+        helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["ids_f", "mask_f"], ["masked"]),
+        helper.make_node("ReduceSum", ["masked", "axes"], ["total"], keepdims=1),
+        helper.make_node("ReduceSum", ["mask_f", "axes"], ["count"], keepdims=1),
+        helper.make_node("Div", ["total", "count"], ["mean"]),
+        helper.make_node("Concat", ["mean", "count"], ["embedding"], axis=1),
+    ]
+
+
 def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.ndarray = BIAS) -> Path:
     """Write the fixed-weight ONNX model (inputs input_ids, attention_mask; outputs logits, embedding)."""
     import onnx
@@ -52,15 +67,9 @@ def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.n
 
     k = len(weight)
     nodes = [
-        helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
-        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["ids_f", "mask_f"], ["masked"]),
-        helper.make_node("ReduceSum", ["masked", "axes"], ["total"], keepdims=1),
-        helper.make_node("ReduceSum", ["mask_f", "axes"], ["count"], keepdims=1),
-        helper.make_node("Div", ["total", "count"], ["mean"]),
+        *_embedding_nodes(),
         helper.make_node("MatMul", ["mean", "W"], ["scaled"]),
         helper.make_node("Add", ["scaled", "B"], ["logits"]),
-        helper.make_node("Concat", ["mean", "count"], ["embedding"], axis=1),
     ]
     inits = [
         numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
@@ -79,21 +88,6 @@ def make_mean_id_model(path: str | Path, weight: np.ndarray = WEIGHT, bias: np.n
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return Path(path)
-
-
-def _embedding_nodes() -> list:
-    """Nodes computing `embedding` = [mean of the unpadded ids, their count] from input_ids and attention_mask."""
-    from onnx import TensorProto, helper
-
-    return [
-        helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT),
-        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["ids_f", "mask_f"], ["masked"]),
-        helper.make_node("ReduceSum", ["masked", "axes"], ["total"], keepdims=1),
-        helper.make_node("ReduceSum", ["mask_f", "axes"], ["count"], keepdims=1),
-        helper.make_node("Div", ["total", "count"], ["mean"]),
-        helper.make_node("Concat", ["mean", "count"], ["embedding"], axis=1),
-    ]
 
 
 def default_token_logits(k: int) -> np.ndarray:
