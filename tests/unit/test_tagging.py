@@ -29,6 +29,22 @@ def test_split_words_keeps_offsets_into_the_original_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("I love Paris, France!", ["I", "love", "Paris", ",", "France", "!"]),
+        ("(NYC) \"Big Apple\"", ["(", "NYC", ")", '"', "Big", "Apple", '"']),
+        ("the U.S. and e.g., don't", ["the", "U.S.", "and", "e.g.", ",", "don't"]),
+        ("wow... :) !!! http://t.co/x", ["wow", "...", ":)", "!!!", "http://t.co/x"]),
+        ("@user #tag ¿qué?", ["@user", "#tag", "¿", "qué", "?"]),
+    ],
+)
+def test_sentence_punctuation_is_split_off_word_edges(text: str, words: list[str]) -> None:
+    got = split_words(text)
+    assert [w.text for w in got] == words
+    assert all(text[w.start : w.end] == w.text for w in got)
+
+
+@pytest.mark.parametrize(
     ("tag", "parsed"),
     [("O", ("O", "")), ("B-PER", ("B", "PER")), ("I-geo-loc", ("I", "geo-loc")), ("S-x", ("S", "x")),
      ("B-", None), ("X-PER", None), ("PER", None), ("b-PER", None), ("B- PER", None)],
