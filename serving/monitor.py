@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from sftops.bundle import BundleManifest
 from sftops.config import DriftConfig, ServeConfig
 from sftops.drift import DriftMonitor, DriftReport, Observations, ReferenceProfile
-from sftops.drift.reference import DriftReference
+from sftops.drift.reference import DriftReference, TaggedAnswer
 from sftops.exceptions import RegistryError, ServingError
 from sftops.retraining import (
     Alarm,
@@ -111,27 +111,7 @@ class ObservedPrediction(Protocol):
     def n_unknown(self) -> int: ...
 
 
-class _Typed(Protocol):
-    @property
-    def type(self) -> str: ...
-
-
-class ObservedTagging(Protocol):
-    """What the monitor needs from one NER answer (sftops.inference.TaggedText)."""
-
-    @property
-    def entities(self) -> Sequence[_Typed]: ...
-    @property
-    def confidence(self) -> float: ...
-    @property
-    def embedding(self) -> np.ndarray | None: ...
-    @property
-    def n_tokens(self) -> int: ...
-    @property
-    def n_unknown(self) -> int: ...
-
-
-def _embedding(prediction: ObservedPrediction | ObservedTagging) -> np.ndarray:
+def _embedding(prediction: ObservedPrediction | TaggedAnswer) -> np.ndarray:
     if prediction.embedding is None:
         raise ValueError("a prediction in the batch carries no embedding")
     return prediction.embedding
@@ -256,7 +236,7 @@ class ServingMonitor:
             self._due.set()
 
     def observe_predictions(
-        self, predictions: Sequence[ObservedPrediction] | Sequence[ObservedTagging], version: str | None = None
+        self, predictions: Sequence[ObservedPrediction] | Sequence[TaggedAnswer], version: str | None = None
     ) -> None:
         """`observe` for the runtime's answers: Prediction objects, or an NER model's TaggedText (skipped when the
         model outputs no embedding).
@@ -271,7 +251,7 @@ class ServingMonitor:
             return
         try:
             if monitor.reference.task == "token_classification":
-                batch = self._tagged_batch(cast("Sequence[ObservedTagging]", predictions))
+                batch = self._tagged_batch(cast("Sequence[TaggedAnswer]", predictions))
             else:
                 batch = self._classified_batch(cast("Sequence[ObservedPrediction]", predictions))
         except Exception as exc:  # e.g. labels the reference does not know: the prediction is still answered
@@ -287,7 +267,7 @@ class ServingMonitor:
             n_unknown=np.array([p.n_unknown for p in predictions]),
         )
 
-    def _tagged_batch(self, predictions: Sequence[ObservedTagging]) -> Observations:
+    def _tagged_batch(self, predictions: Sequence[TaggedAnswer]) -> Observations:
         index = {name: i for i, name in enumerate(self._labels)}
         counts = np.zeros((len(predictions), len(index)), dtype=np.int64)
         for row, prediction in enumerate(predictions):

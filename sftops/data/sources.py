@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import DataConfig
-from ..config._data import SplitSources
+from ..config import DataConfig, SplitSources
 from ..defaults import BUILTIN_TWEETS, builtin_data_file, is_builtin_data
 from ..exceptions import DataError
 from .encoding import decode_bytes

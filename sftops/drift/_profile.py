@@ -13,7 +13,8 @@ from typing import Literal
 
 import numpy as np
 
-Task = Literal["classification", "token_classification"]
+from ..config import Task
+
 # a drift reference keeps confidences to this many decimals; the monitor rounds live ones the same way, so a
 # model whose confidences tie (e.g. every text alike) is not told apart from its reference by float noise
 CONFIDENCE_DECIMALS = 5
