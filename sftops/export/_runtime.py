@@ -11,7 +11,16 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ExportError, InferenceError
-from ..inference import Aggregation, BundleTokenizer, ClassifierRuntime, Outputs, TaggerRuntime, TokenOutputs, make_session
+from ..inference import (
+    Aggregation,
+    BundleTokenizer,
+    ClassifierRuntime,
+    Encoded,
+    Outputs,
+    TaggerRuntime,
+    TokenOutputs,
+    make_session,
+)
 
 
 @contextmanager
@@ -61,33 +70,41 @@ def tagger_outputs(runtime: TaggerRuntime, sentences: Sequence[Sequence[str]], b
     return outputs
 
 
-def torch_token_outputs(
-    wrapper, tokenizer: BundleTokenizer, sentences: Sequence[Sequence[str]], batch_size: int
-) -> TokenOutputs:
-    """The PyTorch token-classifier wrapper on the same padded batches `TaggerRuntime.run_words` builds."""
+def _torch_batches(
+    wrapper, tokenizer: BundleTokenizer, encoded: Encoded, batch_size: int
+) -> Iterator[tuple[list[int], np.ndarray, np.ndarray, float]]:
+    """The PyTorch wrapper on the padded batches the ONNX runtime builds: (rows, logits, pooled, seconds) per batch."""
     import torch
 
-    encoded = tokenizer.encode_words(sentences)
-    lengths = encoded.n_tokens.tolist()
-    logits: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(lengths)
-    pooled: np.ndarray | None = None
-    seconds = 0.0
     with export_errors():
         batches = list(tokenizer.feeds(encoded, wrapper.input_names, batch_size))
     for rows, feed in batches:
         t0 = time.perf_counter()
         with torch.inference_mode():
             out_logits, out_pooled = wrapper(*(torch.from_numpy(feed[name]) for name in wrapper.input_names))
-        seconds += time.perf_counter() - t0
-        batch_logits = out_logits.float().numpy()
+        seconds = time.perf_counter() - t0
+        yield rows, out_logits.float().numpy(), out_pooled.float().numpy(), seconds
+
+
+def torch_token_outputs(
+    wrapper, tokenizer: BundleTokenizer, sentences: Sequence[Sequence[str]], batch_size: int
+) -> TokenOutputs:
+    """The PyTorch token-classifier wrapper on the same padded batches `TaggerRuntime.run_words` builds."""
+    encoded = tokenizer.encode_words(sentences)
+    lengths = encoded.n_tokens.tolist()
+    logits: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(lengths)
+    pooled: np.ndarray | None = None
+    seconds = 0.0
+    for rows, batch_logits, batch_pooled, spent in _torch_batches(wrapper, tokenizer, encoded, batch_size):
+        seconds += spent
         if batch_logits.ndim != 3:
             raise ExportError(f"the PyTorch model answers logits of shape {batch_logits.shape}, not per token; "
                               "is models/model a sequence classifier? Rerun `sftops train` with task token_classification")
         for row, i in enumerate(rows):
             logits[i] = batch_logits[row, : lengths[i]]
         if pooled is None:
-            pooled = np.empty((len(lengths), out_pooled.shape[-1]), dtype=np.float32)
-        pooled[rows] = out_pooled.float().numpy()
+            pooled = np.empty((len(lengths), batch_pooled.shape[-1]), dtype=np.float32)
+        pooled[rows] = batch_pooled
     if pooled is None:
         raise ExportError("no sentences to run the PyTorch model on")
     return TokenOutputs(logits, pooled, seconds, encoded)
@@ -95,24 +112,17 @@ def torch_token_outputs(
 
 def torch_outputs(wrapper, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Outputs:
     """The PyTorch wrapper (see `with_embedding`) on the same padded batches the ONNX runtime builds for `texts`."""
-    import torch
-
     encoded = tokenizer.encode(texts)
     logits: np.ndarray | None = None
     pooled: np.ndarray | None = None
     seconds = 0.0
-    with export_errors():
-        batches = list(tokenizer.feeds(encoded, wrapper.input_names, batch_size))
-    for rows, feed in batches:
-        t0 = time.perf_counter()
-        with torch.inference_mode():
-            out_logits, out_pooled = wrapper(*(torch.from_numpy(feed[name]) for name in wrapper.input_names))
-        seconds += time.perf_counter() - t0
+    for rows, batch_logits, batch_pooled, spent in _torch_batches(wrapper, tokenizer, encoded, batch_size):
+        seconds += spent
         if logits is None or pooled is None:
-            logits = np.empty((len(texts), out_logits.shape[-1]), dtype=np.float32)
-            pooled = np.empty((len(texts), out_pooled.shape[-1]), dtype=np.float32)
-        logits[rows] = out_logits.float().numpy()
-        pooled[rows] = out_pooled.float().numpy()
+            logits = np.empty((len(texts), batch_logits.shape[-1]), dtype=np.float32)
+            pooled = np.empty((len(texts), batch_pooled.shape[-1]), dtype=np.float32)
+        logits[rows] = batch_logits
+        pooled[rows] = batch_pooled
     if logits is None or pooled is None:
         raise ExportError("no texts to run the PyTorch model on")
     return Outputs(logits, pooled, seconds, encoded.n_tokens, encoded.truncated, encoded.n_unknown)

@@ -21,13 +21,14 @@ from ._tagger import (
     sentence_tags,
     word_tags,
 )
-from ._tokens import BundleTokenizer, plan_buckets, word_tokens
+from ._tokens import BundleTokenizer, Encoded, plan_buckets, word_tokens
 
 __all__ = [
     "AGGREGATIONS",
     "Aggregation",
     "BundleTokenizer",
     "ClassifierRuntime",
+    "Encoded",
     "Entity",
     "Outputs",
     "Prediction",

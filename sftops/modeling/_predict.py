@@ -3,7 +3,7 @@ length-sorted batches padded per batch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,29 +15,36 @@ def logits_of(model, tokenizer, texts: Sequence[str], *, batch_size: int = 64, m
     Texts are sorted by token length so each batch pads only to its own longest
     text; that is most of the speed on short tweets.
     """
-    import torch
-
     texts = [str(t) for t in texts]
     n_labels = int(model.config.num_labels)
     if not texts:
         return np.zeros((0, n_labels), dtype=np.float32)
     encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    out = np.empty((len(texts), n_labels), dtype=np.float32)
+    for idx, logits in _sorted_batches(model, tokenizer, encoded, batch_size):
+        out[idx] = logits
+    return out
+
+
+def _sorted_batches(model, tokenizer, encoded, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The model's logits on `encoded` (a tokenizer's BatchEncoding) in length-sorted batches padded per batch:
+    (the batch's row indices, its logits) per batch, in eval mode without gradients (the mode restored after)."""
+    import torch
+
     order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
     device = next(model.parameters()).device
-    out = np.empty((len(texts), n_labels), dtype=np.float32)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
+            for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 features = [{key: encoded[key][i] for key in encoded} for i in idx]
                 batch = tokenizer.pad(features, return_tensors="pt")
                 batch = {key: value.to(device) for key, value in batch.items()}
-                out[idx] = model(**batch).logits.float().cpu().numpy()
+                yield idx, model(**batch).logits.float().cpu().numpy()
     finally:
         model.train(was_training)
-    return out
 
 
 def predict_logits(
@@ -63,8 +70,6 @@ def word_logits_of(
     A word's logits are its first sub-token's. A word the model never saw (cut by truncation, or
     one the tokenizer gives no pieces) gets 0 for "O" and -1e4 for every other tag: it is predicted "O".
     """
-    import torch
-
     from ._words import encode_words, first_subtokens
 
     n_labels = int(model.config.num_labels)
@@ -75,28 +80,15 @@ def word_logits_of(
     if not sentences:
         return []
     encoded = encode_words(tokenizer, sentences, max_length)
-    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-    device = next(model.parameters()).device
     out: list[np.ndarray] = [np.empty((0, n_labels), dtype=np.float32)] * len(sentences)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(sentences), batch_size):
-                idx = order[start : start + batch_size]
-                features = [{key: encoded[key][i] for key in encoded} for i in idx]
-                batch = tokenizer.pad(features, return_tensors="pt")
-                batch = {key: value.to(device) for key, value in batch.items()}
-                logits = model(**batch).logits.float().cpu().numpy()
-                for row, i in enumerate(idx):
-                    first = first_subtokens(encoded.word_ids(int(i)), len(sentences[i]))
-                    words = np.tile(unseen, (len(first), 1))
-                    seen = [(w, p) for w, p in enumerate(first) if p is not None]
-                    if seen:
-                        words[[w for w, _ in seen]] = logits[row, [p for _, p in seen]]
-                    out[i] = words
-    finally:
-        model.train(was_training)
+    for idx, logits in _sorted_batches(model, tokenizer, encoded, batch_size):
+        for row, i in enumerate(idx):
+            first = first_subtokens(encoded.word_ids(int(i)), len(sentences[i]))
+            words = np.tile(unseen, (len(first), 1))
+            seen = [(w, p) for w, p in enumerate(first) if p is not None]
+            if seen:
+                words[[w for w, _ in seen]] = logits[row, [p for _, p in seen]]
+            out[i] = words
     return out
 
 
