@@ -1,5 +1,6 @@
 """Typed pipeline params: `load_params("params.yaml")` returns a validated `Params`."""
 
+from ._augment import AugmentConfig
 from ._data import DataConfig, SplitCaps, SplitFractions, SplitSources
 from ._drift import ALL_DETECTORS, DriftConfig, RetrainConfig
 from ._export import ExportConfig
@@ -14,6 +15,7 @@ from ._tune import Categorical, FloatRange, IntRange, TuneConfig
 __all__ = [
     "ALL_DETECTORS",
     "TASK_METRICS",
+    "AugmentConfig",
     "Categorical",
     "DataConfig",
     "DriftConfig",

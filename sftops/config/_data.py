@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
+from ._augment import AugmentConfig
 from ._base import Section
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class DataConfig(Section):
     )
     split: SplitFractions = SplitFractions()
     max_samples: SplitCaps = SplitCaps()
+    augment: AugmentConfig = AugmentConfig()
 
     @model_validator(mode="before")
     @classmethod

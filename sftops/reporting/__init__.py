@@ -1,0 +1,1 @@
+"""A self-contained HTML report for a registered model version."""
