@@ -17,6 +17,7 @@ from ..config import DataConfig
 from ..exceptions import DataError
 from ..paths import PREPARED_DIR, SPLITS
 from ..tagging import spans_of, tag_names
+from .augment import augment_frame, check_augment
 from .clean import clean
 from .labels import LabelMap
 from .prepared import TRAIN_KEYS_FILE, split_keys
@@ -34,7 +35,9 @@ def prepare_dataset(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR, task: s
     Nothing is replaced unless all succeeds. `sftops.stages.prepare` runs it in a project folder.
 
     Raises:
-        DataError: the source cannot be read or used (missing file or column, too few rows per label, no entities)."""
+        DataError: the source cannot be read or used (missing file or column, too few rows per label, no entities).
+        ConfigError: data.augment is on for token classification."""
+    check_augment(cfg.augment, task)
     if task == "token_classification":
         return _prepare_sentences(cfg, Path(out_dir))
     if task != "classification":
@@ -43,35 +46,18 @@ def prepare_dataset(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR, task: s
     frame, report = clean(raw, cfg)
     label_map = LabelMap.from_labels(frame["label"], cfg.labels)
     splits = stratified_split(frame, cfg)
-    meta: dict[str, Any] = {
-        "task": "classification",
-        "source": raw.source,
-        "text_column": cfg.text_column,
-        "label_column": cfg.label_column,
-        "split_salt": cfg.split_salt,
-        "label_map": label_map.to_json(),
-        "rows_read": report.rows_read,
-        "rows_kept": report.rows_kept,
-        "lines_decoded_with_fallback": raw.fallback_lines,
-        "texts_repaired": report.repaired,
-        "dropped": report.dropped,
-        "extra_sources": {
-            "rows_read": report.extra_rows_read,
-            "rows_kept": report.extra_rows_kept,
-            "split": cfg.extra_sources_split,
-            "label_conflicts": report.feedback_conflicts,
-            "conflict_policy": cfg.feedback_conflict,
-            # source validation/test rows whose text is also an extra row: left out of every split
-            "source_rows_held_out": int(held_out(frame, cfg).sum()),
-        },
-        "counts": {
-            split: {"total": len(df), "per_label": {n: int((df["label"] == n).sum()) for n in label_map.names}}
-            for split, df in splits.items()
-        },
-        "fingerprint": fingerprint(splits),
-    }
-    if given := given_splits(frame):
-        meta["given_splits"] = sorted(given, key=SPLITS.index)
+    augmented = _augment_train(splits, cfg)
+    meta = _meta(
+        cfg, "classification", raw.source, label_map, frame, splits,
+        columns={"text_column": cfg.text_column, "label_column": cfg.label_column},
+        rows=(report.rows_read, report.rows_kept, raw.fallback_lines),
+        cleaning={"texts_repaired": report.repaired, "dropped": report.dropped},
+        extra=(report.extra_rows_read, report.extra_rows_kept, report.feedback_conflicts),
+        counts={split: {"total": len(df), "per_label": {n: int((df["label"] == n).sum()) for n in label_map.names}}
+                for split, df in splits.items()},
+    )
+    if augmented is not None:
+        meta["augment"] = augmented
     _write(Path(out_dir), {split: df.assign(label=label_map.encode(df["label"]), label_name=df["label"])[
         ["text", "label", "label_name"]] for split, df in splits.items()}, meta)
     dropped = ", ".join(f"{k}={v}" for k, v in report.dropped.items() if v) or "none"
@@ -86,6 +72,52 @@ def prepare_dataset(cfg: DataConfig, out_dir: str | Path = PREPARED_DIR, task: s
         "/".join(str(meta["counts"][s]["total"]) for s in SPLITS), out_dir,
     )
     return meta
+
+
+def _meta(
+    cfg: DataConfig, task: str, source: str, label_map: LabelMap, frame: pd.DataFrame, splits: dict[str, pd.DataFrame],
+    *, columns: dict[str, Any], rows: tuple[int, int, int], cleaning: dict[str, Any], extra: tuple[int, int, int],
+    counts: dict[str, Any],
+) -> dict[str, Any]:
+    """meta.json for either task: `columns` and `cleaning` hold the task's own keys; `rows` is (read, kept, lines
+    decoded with the fallback encoding), `extra` is the extra sources' (read, kept, label conflicts)."""
+    meta: dict[str, Any] = {
+        "task": task,
+        "source": source,
+        **columns,
+        "split_salt": cfg.split_salt,
+        "label_map": label_map.to_json(),
+        "rows_read": rows[0],
+        "rows_kept": rows[1],
+        "lines_decoded_with_fallback": rows[2],
+        **cleaning,
+        "extra_sources": {
+            "rows_read": extra[0],
+            "rows_kept": extra[1],
+            "split": cfg.extra_sources_split,
+            "label_conflicts": extra[2],
+            "conflict_policy": cfg.feedback_conflict,
+            # source validation/test rows whose text is also an extra row: left out of every split
+            "source_rows_held_out": int(held_out(frame, cfg).sum()),
+        },
+        "counts": counts,
+        "fingerprint": fingerprint(splits),
+    }
+    if given := given_splits(frame):
+        meta["given_splits"] = sorted(given, key=SPLITS.index)
+    return meta
+
+
+def _augment_train(splits: dict[str, pd.DataFrame], cfg: DataConfig) -> dict[str, Any] | None:
+    """Append data.augment's copies to the training split (in place); meta.json's `augment` entry, None when off."""
+    if not cfg.augment.enabled:
+        return None
+    train = splits["train"]
+    copies = augment_frame(train, cfg.augment)
+    splits["train"] = pd.concat([train, copies], ignore_index=True)
+    log.info("data.augment: %d augmented copies of %d training rows (%s)", len(copies), len(train),
+             ", ".join(cfg.augment.augmenters))
+    return {**cfg.augment.model_dump(exclude={"enabled"}), "source_rows": len(train), "rows_added": len(copies)}
 
 
 def _write(out_dir: Path, splits: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
@@ -125,32 +157,16 @@ def _prepare_sentences(cfg: DataConfig, out_dir: Path) -> dict[str, Any]:
                         f"classifier needs at least 1 entity type")
     label_map = LabelMap(tuple(tag_names(types)))
     splits = hashed_split(frame, cfg)
-    meta: dict[str, Any] = {
-        "task": "token_classification",
-        "source": raw.source,
-        "tokens_column": cfg.tokens_column,
-        "tags_column": cfg.tags_column,
-        "tag_scheme": {"setting": cfg.tag_scheme, "read_as": report.scheme},
-        "split_salt": cfg.split_salt,
-        "label_map": label_map.to_json(),
-        "entity_types": types,
-        "rows_read": report.sentences_read,
-        "rows_kept": report.sentences_kept,
-        "lines_decoded_with_fallback": raw.fallback_lines,
-        "cleaning": report.counts,
-        "extra_sources": {
-            "rows_read": report.extra_sentences_read,
-            "rows_kept": report.extra_sentences_kept,
-            "split": cfg.extra_sources_split,
-            "label_conflicts": report.feedback_conflicts,
-            "conflict_policy": cfg.feedback_conflict,
-            "source_rows_held_out": int(held_out(frame, cfg).sum()),
-        },
-        "counts": {split: _split_counts(df, types) for split, df in splits.items()},
-        "fingerprint": fingerprint(splits),
-    }
-    if given := given_splits(frame):
-        meta["given_splits"] = sorted(given, key=SPLITS.index)
+    meta = _meta(
+        cfg, "token_classification", raw.source, label_map, frame, splits,
+        columns={"tokens_column": cfg.tokens_column, "tags_column": cfg.tags_column,
+                 "tag_scheme": {"setting": cfg.tag_scheme, "read_as": report.scheme}},
+        rows=(report.sentences_read, report.sentences_kept, raw.fallback_lines),
+        cleaning={"cleaning": report.counts},
+        extra=(report.extra_sentences_read, report.extra_sentences_kept, report.feedback_conflicts),
+        counts={split: _split_counts(df, types) for split, df in splits.items()},
+    )
+    meta["entity_types"] = types
     columns = ["text", "tokens", "tags", "tag_ids"]
     _write(out_dir, {split: df.assign(tag_ids=[label_map.encode(tags) for tags in df["tags"]])[columns]
                      for split, df in splits.items()}, meta)
