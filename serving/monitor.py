@@ -161,6 +161,16 @@ class ServingMonitor:
         self.alarms = Counter("sftops_drift_alarms_total", "Drift evaluations that alarmed", registry=registry)
         self.errors = Counter("sftops_drift_errors_total", "Drift monitor failures (none fails a prediction), by stage",
                               ["stage"], registry=registry)
+        self.pending = Gauge("sftops_drift_pending_alarms", "Drift alarms journaled and waiting for a retrain",
+                             registry=registry)
+        self.retrains = Counter("sftops_retrains_started_total", "Retrains this server started, by reason", ["reason"],
+                                registry=registry)
+        self.retrain_running = Gauge("sftops_retrain_running", "1 while a retrain holds the retrain lock",
+                                     registry=registry)
+        self.retrain_outcome = Gauge("sftops_retrain_last_outcome", "The last retrain's outcome and reason (value 1)",
+                                     ["status", "reason"], registry=registry)
+        self.retrain_finished = Gauge("sftops_retrain_last_finished_timestamp_seconds",
+                                      "When the last retrain finished (Unix time; 0: none yet)", registry=registry)
 
     def set_reference(self, profile: ReferenceProfile, labels: Sequence[str], version: str) -> None:
         """Start a fresh window against a (new) model's reference; call on load and on every hot swap.
@@ -337,7 +347,23 @@ class ServingMonitor:
             last = newest.summary() if newest else None
         except Exception as exc:
             self._failed("journal", exc)
+        self._export_retrain(retrain, pending)
         return {"retrain": retrain, "pending_alarms": pending, "last_alarm": last}
+
+    def _export_retrain(self, retrain: dict[str, Any], pending: int | None) -> None:
+        """Mirror the snapshot into the gauges (what cannot be read is left as it was, not zeroed)."""
+        if retrain.get("running") is not None:
+            self.retrain_running.set(1 if retrain["running"] else 0)
+        if retrain.get("status"):
+            self.retrain_outcome.clear()
+            self.retrain_outcome.labels(status=retrain["status"], reason=retrain.get("reason") or "").set(1)
+        self.retrain_finished.set(retrain.get("finished_at") or 0)
+        if pending is not None:
+            self.pending.set(pending)
+
+    def poll_status(self) -> None:
+        """Start refreshing the retrain and alarm gauges if they are older than STATUS_TTL_S (a scrape calls this; it never waits)."""
+        self._status.get(wait_s=0.0)
 
     def _open_journal(self) -> AlarmJournal:
         with self._journal_lock:
@@ -450,6 +476,7 @@ class ServingMonitor:
             raise ServingError(f"a retrain started by this server is still running (pid {self._retrain_proc.pid})")
         self._retrain_proc = spawn_retrain(self.params_file, reason=reason, context=context, force=force,
                                            log_file=self.retrain_log, alarms=alarms)
+        self.retrains.labels(reason=reason).inc()
         flags = "".join(f" --alarm {a}" for a in alarms) + (" --force" if force else "")
         log.warning("started `sftops retrain --reason %s%s` (pid %d)", reason, flags, self._retrain_proc.pid)
         return self._retrain_proc

@@ -54,4 +54,5 @@ async def ready(state: StateDep, response: Response) -> ReadyResponse:
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 async def metrics(state: StateDep) -> Response:
     """Prometheus metrics."""
+    state.monitor.poll_status()  # the retrain and alarm gauges come from files and the journal, read off the loop
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

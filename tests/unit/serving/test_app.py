@@ -416,6 +416,7 @@ def test_admin_checks_drift_now_and_starts_a_manual_retrain(tmp_path: Path) -> N
 
         started = await client.post("/v1/admin/retrain", headers=auth, json={"force": True})
         assert started.status_code == 202, started.text
+        assert 'sftops_retrains_started_total{reason="manual"} 1.0' in (await client.get("/metrics")).text
         log_file = Path(started.json()["log_file"])
         for _ in range(600):
             if log_file.exists() and "sftops retrain" in log_file.read_text():
