@@ -14,9 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
 
+from sftops.testing.schema_fuzz import fuzz_openapi
 from sftops.testing.servers import free_port, wait_http
 from sftops.testing.serving_tagger import ENTITY_TYPES, make_serving_tagger
 
@@ -60,18 +59,5 @@ def test_the_server_answers_entity_spans_of_the_text_sent(ner_url: str) -> None:
 
 
 def test_fuzzing_the_ner_servers_openapi_schema_finds_no_server_error(ner_url: str) -> None:
-    schema = schemathesis.openapi.from_url(f"{ner_url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"POST /v1/predict", "POST /v1/feedback"}
-    seen: list[int] = []
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def fuzz(case: schemathesis.Case) -> None:
-            response = case.call(base_url=ner_url, timeout=30)
-            seen.append(response.status_code)
-            assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:300]}"
-
-        fuzz()
+    seen = fuzz_openapi(ner_url, {"POST /v1/predict", "POST /v1/feedback"})
     assert len(seen) >= 30 and any(400 <= code < 500 for code in seen)

@@ -15,11 +15,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
 
 from sftops.bundle import BundleManifest, VariantInfo
 from sftops.testing.onnx_fakes import register_bundle
+from sftops.testing.schema_fuzz import fuzz_openapi
 from sftops.testing.servers import free_port, wait_http
 
 LABELS = ["negative", "neutral", "positive"]
@@ -252,18 +251,5 @@ def test_hot_swap_mid_stream_loses_no_request(deployment: Deployment) -> None:
 
 
 def test_fuzzing_the_openapi_schema_finds_no_server_error(deployment: Deployment) -> None:
-    schema = schemathesis.openapi.from_url(f"{deployment.url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert {f"{op.method.upper()} {op.path}" for op in operations} >= {"POST /v1/predict", "POST /v1/feedback"}
-    seen: list[int] = []
-    for operation in operations:
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def fuzz(case: schemathesis.Case) -> None:
-            response = case.call(base_url=deployment.url, timeout=30)
-            seen.append(response.status_code)
-            assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:300]}"
-
-        fuzz()
+    seen = fuzz_openapi(deployment.url, {"POST /v1/predict", "POST /v1/feedback"})
     assert len(seen) >= 30 and any(400 <= code < 500 for code in seen)
