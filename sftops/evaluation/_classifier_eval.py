@@ -12,6 +12,7 @@ from ._baselines import tfidf_logreg_predictions, untuned_predictions
 from ._evaluation import Evaluation
 from ._metrics import classification_metrics, confusion_rows
 from ._plots import plot_confusion, report_text
+from ._predictions import PREDICTIONS_FILE, classifier_prediction_rows, softmax, write_predictions
 
 
 def _mlflow_metrics(results: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -31,8 +32,9 @@ def evaluate_classifier(params: Params, data: PreparedData, model_dir: Path, inf
     test, labels = data.test, data.label_map
     texts, y_true = test["text"].astype(str).tolist(), test["label"].astype(int).to_numpy()
     batch = params.train.eval_batch_size
+    probs = softmax(predict_logits(model_dir, texts, batch_size=batch, max_length=info.max_length))
     predictions = {
-        "fine_tuned": predict_logits(model_dir, texts, batch_size=batch, max_length=info.max_length).argmax(axis=1),
+        "fine_tuned": probs.argmax(axis=1),
         "untuned": untuned_predictions(params.model.model_copy(update={"base": info.base_model}), labels, texts,
                                        seed=params.train.seed, batch_size=batch),
         "tfidf_logreg": tfidf_logreg_predictions(data.train["text"].astype(str), data.train["label"], texts,
@@ -46,6 +48,7 @@ def evaluate_classifier(params: Params, data: PreparedData, model_dir: Path, inf
             plot_confusion(metrics["confusion_matrix"], labels, folder / f"confusion_matrix_{name}.png",
                            f"{name} (test macro-F1 {metrics['macro_f1']:.3f})")
         (folder / "classification_report.txt").write_text(report_text(results), encoding="utf-8")
+        write_predictions(classifier_prediction_rows(texts, y_true, probs, labels), folder / PREDICTIONS_FILE)
 
     headline = "test macro-F1: fine-tuned {:.4f}, untuned {:.4f}, TF-IDF+LogReg {:.4f}".format(
         *(results[name]["macro_f1"] for name in ("fine_tuned", "untuned", "tfidf_logreg")))

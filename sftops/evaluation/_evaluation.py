@@ -12,7 +12,8 @@ from typing import Any
 class Evaluation:
     """The test-split scores of the fine-tuned model and its baselines, ready to write and log.
 
-    `summary` is metrics/eval.json less its run id; `figures` writes the PNGs and text report into a folder."""
+    `summary` is metrics/eval.json less its run id; `figures` writes the PNGs, the text report and the fine-tuned
+    model's per-example predictions (predictions.jsonl, see _predictions) into the folder logged as `evaluation/`."""
 
     summary: dict[str, Any]
     metrics: dict[str, float]

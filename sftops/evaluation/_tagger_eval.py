@@ -20,7 +20,8 @@ from ..tagging import entity_types, spans_of
 from ._baselines import untuned_word_tags
 from ._crf import crf_tags
 from ._evaluation import Evaluation
-from ._plots import entity_report_text, plot_entity_confusion, plot_type_f1
+from ._plots import entity_report_text, plot_entity_confusion, plot_label_f1
+from ._predictions import PREDICTIONS_FILE, tagger_prediction_rows, write_predictions
 from ._type_confusion import entity_confusion_matrix, entity_confusion_rows
 
 BASELINES = ("untuned", "crf")
@@ -70,12 +71,13 @@ def evaluate_tagger(params: Params, data: PreparedData, model_dir: Path, info: T
     types = _entity_types(data)
 
     def figures(folder: Path) -> None:
-        plot_type_f1(results, types, folder / "per_type_f1.png", "Entity F1 per type (test)")
+        plot_label_f1(results, types, folder / "per_type_f1.png", "Entity F1 per type (test)")
         for name, tags in predictions.items():
             actual, predicted, matrix = entity_confusion_matrix(entity_confusion_rows(gold, tags), types)
             plot_entity_confusion(actual, predicted, matrix, folder / f"entity_confusion_{name}.png",
                                   f"{name} (test entity F1 {results[name]['entity_f1']:.3f})")
         (folder / "entity_report.txt").write_text(entity_report_text(results), encoding="utf-8")
+        write_predictions(tagger_prediction_rows(sentences, gold, predictions["fine_tuned"]), folder / PREDICTIONS_FILE)
 
     headline = "test entity F1: fine-tuned {:.4f}, untuned {:.4f}, CRF {:.4f}".format(
         *(results[name]["entity_f1"] for name in ("fine_tuned", *BASELINES)))
