@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from ..tracking import flat_params, git_state, lineage_tags
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
 from ._curves import plot_curve, write_curve
+from ._distributed import is_main_process
 from ._overrides import apply_overrides
 from ._trainer import fine_tune
 
@@ -56,6 +56,8 @@ def run_train(
     """Fine-tune, save the best model to `outputs.model_dir` and write the train metrics and curve.
 
     Logs to the MLflow experiment the caller connected to (`sftops.tracking.connect`; `sftops.stages.train` does).
+    Under torchrun every rank trains (DDP); only rank 0 opens the MLflow run, logs and writes the outputs; the
+    others return the metrics of their copy of the model, with no run_id.
 
     Raises:
         ConfigError: best_params_file is missing or malformed, or a tuned value is invalid.
@@ -64,8 +66,8 @@ def run_train(
     params = effective_params(params, best_params_file)
     data.check_task(params.task)
     check_base(params.model)
-    rank0 = int(os.environ.get("RANK", "0")) == 0
-    tags = {**lineage_tags(params), "sftops.stage": "train"}
+    rank0 = is_main_process()
+    tags = {**lineage_tags(params), "sftops.stage": "train"} if rank0 else {}
     with mlflow.start_run(run_name="train", tags=tags) if rank0 else contextlib.nullcontext() as run:
         run_id = run.info.run_id if run else None
         if run_id:
