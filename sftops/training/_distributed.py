@@ -61,6 +61,8 @@ def process_group() -> Iterator[None]:
 
     if torch.cuda.is_available():
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    else:  # accelerate runs DDP on CPU only when told to (TrainingArguments.use_cpu); without it each rank trains alone
+        os.environ.setdefault("ACCELERATE_USE_CPU", "true")
     owned = not dist.is_initialized()
     if owned:
         dist.init_process_group(backend=backend())
