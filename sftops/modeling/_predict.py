@@ -55,10 +55,12 @@ def predict_logits(
 
     from ._build import load_tokenizer
     from ._info import check_model_dir
+    from ._quiet import quiet_weight_loading
 
     model_dir = check_model_dir(model_dir)
     tokenizer = load_tokenizer(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    with quiet_weight_loading():
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
     return logits_of(model, tokenizer, texts, batch_size=batch_size, max_length=max_length)
 
 
@@ -109,8 +111,10 @@ def predict_word_tags(
 
     from ._build import load_tokenizer
     from ._info import check_model_dir
+    from ._quiet import quiet_weight_loading
 
     model_dir = check_model_dir(model_dir)
     tokenizer = load_tokenizer(model_dir)
-    model = AutoModelForTokenClassification.from_pretrained(model_dir)
+    with quiet_weight_loading():
+        model = AutoModelForTokenClassification.from_pretrained(model_dir)
     return word_tags_of(model, tokenizer, sentences, batch_size=batch_size, max_length=max_length)
