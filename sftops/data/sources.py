@@ -1,4 +1,4 @@
-"""Load a dataset source (the builtin tweets, CSV, JSON Lines, Parquet, or a datasets folder) as strings.
+"""Load a dataset source (the builtin tweets, CSV, JSON Lines, Parquet, a datasets folder, a Hub dataset) as strings.
 
 A dataset may come split: one source per split (`data.source: {train, validation, test}`) or a split
 column (`data.split_column`); each row then carries its given split, which `split.py` keeps.
@@ -20,6 +20,7 @@ from ..config import DataConfig, SplitSources
 from ..defaults import BUILTIN_TWEETS, builtin_data_file, is_builtin_data
 from ..exceptions import DataError
 from .encoding import decode_bytes
+from .hub import load_hub_splits
 
 _EMPTY = pd.DataFrame({"text": pd.Series(dtype=str), "label": pd.Series(dtype=str),
                        "mojibake": pd.Series(dtype=bool), "extra": pd.Series(dtype=bool), "split": pd.Series(dtype=str)})
@@ -105,9 +106,14 @@ def pooled_splits(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def given_sources(cfg: DataConfig) -> list[tuple[str, str]]:
-    """(source, split) for each file `data.source` names; split is "" for a single source (split by hash or column)."""
+    """(source, split) for each file `data.source` names; split is "" for a single source (split by hash or column).
+
+    A Hub dataset names no file: it is read by `load_hub_splits`, and this returns []."""
+    if cfg.hub_source is not None:
+        return []
     if isinstance(cfg.source, SplitSources):
         return [(path, split) for split, path in cfg.source if path is not None]
+    assert isinstance(cfg.source, str)
     return [(cfg.source, "")]
 
 
@@ -119,13 +125,19 @@ def map_split_column(values: pd.Series, cfg: DataConfig) -> pd.Series:
 
 def load_source(cfg: DataConfig) -> RawData:
     """Read `data.source` (each split's file when it names several), then each of `data.extra_sources`, into one frame."""
-    parts = [_load_one(source, cfg, split=split) for source, split in given_sources(cfg)]
+    if cfg.hub_source is not None:
+        frames, snapshot = load_hub_splits(cfg)
+        name = f"{cfg.hub_source.name} @ {snapshot.revision[:12]}"
+        parts = [_raw_from_frame(frame, name, f"{name} [{split}]", cfg, extra=False, split=split)
+                 for split, frame in frames.items()]
+    else:
+        parts = [_load_one(source, cfg, split=split) for source, split in given_sources(cfg)]
     parts += [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in expand_pattern(pattern)]
     if len(parts) == 1:
         return parts[0]
     return RawData(
         pd.concat([p.frame for p in parts], ignore_index=True),
-        source=" + ".join(p.source for p in parts),
+        source=" + ".join(dict.fromkeys(p.source for p in parts)),  # a Hub dataset's splits: one name
         fallback_lines=sum(p.fallback_lines for p in parts),
         unparsable=sum(p.unparsable for p in parts),
         unknown_split=sum(p.unknown_split for p in parts),
@@ -183,6 +195,13 @@ def _load_one(source: str, cfg: DataConfig, *, extra: bool = False, split: str =
                         f"or give a .csv, .jsonl or .parquet table")
     else:
         raise DataError(f"data.source: {path} has unsupported type {suffix!r}; use .csv, .jsonl, .parquet or a datasets folder")
+    return _raw_from_frame(frame, source, path, cfg, extra=extra, split=split, tweets=tweets,
+                           fallback_lines=fallback_lines, unparsable=unparsable)
+
+
+def _raw_from_frame(frame: pd.DataFrame, source: str, path: Path | str, cfg: DataConfig, *, extra: bool, split: str,
+                    tweets: bool = False, fallback_lines: int = 0, unparsable: int = 0) -> RawData:
+    """A read table as RawData: its text and label columns as strings, each row's split; `path` names it in errors."""
     if extra and frame.empty:  # nothing (or nothing parsable) to add: an untrusted file never fails the stage
         return RawData(_EMPTY.copy(), source=str(source), fallback_lines=fallback_lines, unparsable=unparsable)
     if frame.empty:
@@ -204,7 +223,7 @@ def _load_one(source: str, cfg: DataConfig, *, extra: bool = False, split: str =
     return RawData(out, source=str(source), fallback_lines=fallback_lines, unparsable=unparsable, unknown_split=unknown_split)
 
 
-def apply_split_column(frame: pd.DataFrame, cfg: DataConfig, path: Path, *, split: str = "", extra: bool = False
+def apply_split_column(frame: pd.DataFrame, cfg: DataConfig, path: Path | str, *, split: str = "", extra: bool = False
                        ) -> tuple[pd.DataFrame, int]:
     """`frame` with a `split` column (the file's `split`, or `data.split_column` mapped), less rows of unknown split.
 

@@ -1,4 +1,4 @@
-"""Load token-classification sources (CoNLL files, JSON Lines, Parquet, datasets folders) as tagged sentences.
+"""Load token-classification sources (CoNLL files, JSON Lines, Parquet, datasets folders, Hub datasets) as tagged sentences.
 
 The builtin `builtin:ner-tweets` is a CoNLL-style file. A DatasetDict folder's splits are pooled, each
 row's split name in a `split` column, so `data.split_column: split` keeps them. Tables hold a token list and a tag list per row
@@ -21,6 +21,7 @@ from ..defaults import BUILTIN_TWEETS
 from ..exceptions import DataError
 from .conll import SUFFIXES, parse_conll
 from .encoding import decode_bytes
+from .hub import load_hub_splits
 from .sources import (
     _read_text_table,
     _read_text_table_leniently,
@@ -52,11 +53,17 @@ class RawSentences:
 
 def load_sentences(cfg: DataConfig) -> RawSentences:
     """Read `data.source` (each given split's file) and each of `data.extra_sources` into one frame of sentences."""
-    parts = [_load_one(source, cfg, split=split) for source, split in given_sources(cfg)]
+    if cfg.hub_source is not None:
+        frames, snapshot = load_hub_splits(cfg)  # ClassLabel tag ids already turned into their names
+        name = f"{cfg.hub_source.name} @ {snapshot.revision[:12]}"
+        parts = [_from_table(frame, None, f"{name} [{split}]", cfg, extra=False, split=split, source=name)
+                 for split, frame in frames.items()]
+    else:
+        parts = [_load_one(source, cfg, split=split) for source, split in given_sources(cfg)]
     parts += [_load_one(str(path), cfg, extra=True) for pattern in cfg.extra_sources for path in expand_pattern(pattern)]
     return RawSentences(
         pd.concat([p.frame for p in parts], ignore_index=True),
-        source=" + ".join(p.source for p in parts),
+        source=" + ".join(dict.fromkeys(p.source for p in parts)),  # a Hub dataset's splits: one name
         fallback_lines=sum(p.fallback_lines for p in parts),
         malformed_lines=sum(p.malformed_lines for p in parts),
         malformed_rows=sum(p.malformed_rows for p in parts),
@@ -147,7 +154,7 @@ def _as_list(value: Any) -> list[Any] | None:
     return None
 
 
-def _from_table(table: pd.DataFrame, names: list[str] | None, path: Path, cfg: DataConfig, *, extra: bool, split: str,
+def _from_table(table: pd.DataFrame, names: list[str] | None, path: Path | str, cfg: DataConfig, *, extra: bool, split: str,
                 source: str) -> RawSentences:
     """Sentences of a table's token and tag list columns; rows that are not two lists of one length are counted."""
     fallback, unparsable = table.attrs.get("fallback_lines", 0), table.attrs.get("unparsable", 0)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from ..config import ModelConfig, Task
 from ..data.labels import LabelMap
-from ..defaults import resolve_model_dir
 from ..exceptions import ModelError
+from ._hub import resolve_base_dir
+from ._quiet import log_loading, quiet_weight_loading
 from ._strategy import apply_strategy
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,11 @@ def load_tokenizer(model_dir: str | Path):
 
 
 def check_base(cfg: ModelConfig) -> Path:
-    """Resolve `model.base` and prove its config and tokenizer load, before any run or study is started."""
+    """Resolve `model.base` (a Hub id: downloaded once into the Hub cache) and prove its config and tokenizer load,
+    before any run or study is started."""
     from transformers import AutoConfig
 
-    base = resolve_model_dir(cfg.base)
+    base = resolve_base_dir(cfg)
     try:
         config = AutoConfig.from_pretrained(str(base))
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -61,7 +63,7 @@ def build_classifier(
     """
     from transformers import AutoConfig, set_seed
 
-    base = Path(base_dir) if base_dir is not None else resolve_model_dir(cfg.base)
+    base = Path(base_dir) if base_dir is not None else resolve_base_dir(cfg)
     overrides = {"num_labels": len(label_map), "id2label": label_map.id2label, "label2id": label_map.label2id}
     try:
         config = AutoConfig.from_pretrained(str(base), **overrides)
@@ -74,13 +76,16 @@ def build_classifier(
     set_seed(seed)
     model_class = model_class_for(task)
     try:
-        model = model_class.from_pretrained(str(base), config=config, ignore_mismatched_sizes=True)
+        with quiet_weight_loading():
+            model, info = model_class.from_pretrained(str(base), config=config, ignore_mismatched_sizes=True,
+                                                      output_loading_info=True)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         head = "token" if task == "token_classification" else "sequence"
         raise ModelError(
             f"model.base: cannot load weights from {base} ({_first_line(exc)}); "
             f"it must hold model.safetensors (or pytorch_model.bin) of a model with a {head}-classification class"
         ) from None
+    log_loading(model, cfg.base, info)
     return apply_strategy(model, cfg, task)
 
 

@@ -1,4 +1,5 @@
-"""Lineage of a run: git commit and dirty flag, the DVC hash of the prepared data, a params hash."""
+"""Lineage of a run: git commit and dirty flag, the DVC hash of the prepared data, a params hash, and the commit
+hashes of a Hugging Face Hub base model and dataset."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..config import Params
+from ..data.hub import cached_dataset_revision, cached_model_revision
 from ..paths import PREPARED_DIR
 
 
@@ -64,4 +66,20 @@ def lineage_tags(params: Params | None = None, cwd: str | Path = ".") -> dict[st
         tags["sftops.data_hash"] = digest
     if params is not None:
         tags["sftops.params_hash"] = params_hash(params)
+        tags.update(hub_revision_tags(params))
+    return tags
+
+
+def hub_revision_tags(params: Params) -> dict[str, str]:
+    """`sftops.base_revision` / `sftops.data_revision`: the commit hashes of a Hub `model.base` and Hub `data.source`.
+
+    Read from the local Hub cache only (the stage resolved and downloaded them before the run), so this never
+    touches the network; a local base or dataset has no such tag."""
+    tags = {}
+    model = cached_model_revision(params.model.base, params.model.revision)
+    if model:
+        tags["sftops.base_revision"] = model
+    data = cached_dataset_revision(params.data)
+    if data:
+        tags["sftops.data_revision"] = data
     return tags
