@@ -10,7 +10,14 @@ from ._calibration import Reliability, ReliabilityBin, reliability
 from ._crf import crf_tags, word_features
 from ._metrics import classification_metrics
 from ._plots import plot_confusion, plot_counts, plot_entity_confusion, plot_label_f1, plot_reliability
-from ._predictions import PREDICTIONS_FILE, read_predictions, softmax, write_predictions
+from ._predictions import (
+    PREDICTIONS_FILE,
+    classifier_prediction_rows,
+    read_predictions,
+    softmax,
+    tagger_prediction_rows,
+    write_predictions,
+)
 from ._stage import run_evaluate
 from ._type_confusion import MISSED, SPURIOUS, entity_confusion_matrix, entity_confusion_rows
 
@@ -21,6 +28,7 @@ __all__ = [
     "Reliability",
     "ReliabilityBin",
     "classification_metrics",
+    "classifier_prediction_rows",
     "crf_tags",
     "entity_confusion_matrix",
     "entity_confusion_rows",
@@ -34,6 +42,7 @@ __all__ = [
     "reliability",
     "run_evaluate",
     "softmax",
+    "tagger_prediction_rows",
     "word_features",
     "write_predictions",
 ]

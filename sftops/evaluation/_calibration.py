@@ -37,7 +37,7 @@ def reliability(confidence: Sequence[float], correct: Sequence[bool], n_bins: in
     if conf.shape != hit.shape:
         raise ValueError(f"confidence and correct differ in length: {conf.shape[0]} vs {hit.shape[0]}")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    index = np.clip(np.digitize(conf, edges[1:-1], right=False), 0, n_bins - 1)
+    index = np.clip(np.floor(conf * n_bins).astype(int), 0, n_bins - 1)  # bin b holds [b/n, (b+1)/n)
     bins, ece = [], 0.0
     for b in range(n_bins):
         mask = index == b
