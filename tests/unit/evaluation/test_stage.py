@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import mlflow
+import pytest
 
 from sftops.data.prepared import load_prepared
-from sftops.evaluation import run_evaluate
+from sftops.evaluation import PREDICTIONS_FILE, read_predictions, run_evaluate
 from sftops.modeling import TrainedModelInfo, build_classifier, load_tokenizer, save_model
 from sftops.tracking import connect
 
@@ -37,3 +39,7 @@ def test_evaluate_stage_compares_with_untuned_and_tfidf(make_params, prepared_di
     assert run.data.metrics["tfidf_logreg_test_macro_f1"] == written["tfidf_logreg"]["macro_f1"]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {"evaluation/confusion_matrix_fine_tuned.png", "evaluation/classification_report.txt"} <= artifacts
+    kept = read_predictions(Path(client.download_artifacts(run.info.run_id, f"evaluation/{PREDICTIONS_FILE}", str(tmp_path))))
+    assert [r["label"] for r in kept] == list(data.test["label_name"]) and len(kept[0]["probs"]) == len(data.label_map)
+    assert sum(r["label"] == r["predicted"] for r in kept) / len(kept) == pytest.approx(written["fine_tuned"]["accuracy"])
+    assert all(r["confidence"] == max(r["probs"]) for r in kept)

@@ -11,7 +11,7 @@ import pytest
 
 from sftops.config import Params, parse_params
 from sftops.data import PreparedData
-from sftops.evaluation import SPURIOUS, run_evaluate
+from sftops.evaluation import PREDICTIONS_FILE, SPURIOUS, entity_metrics, read_predictions, run_evaluate
 from sftops.exceptions import DataError, ModelError
 from sftops.modeling import TrainedModelInfo, build_classifier, load_tokenizer, save_model
 from sftops.tagging import spans_of
@@ -65,6 +65,10 @@ def test_evaluate_scores_a_token_model_against_the_untuned_model_and_the_crf(tin
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {"evaluation/per_type_f1.png", "evaluation/entity_confusion_fine_tuned.png",
             "evaluation/entity_confusion_crf.png", "evaluation/entity_report.txt", "evaluation/eval.json"} <= artifacts
+    kept = read_predictions(Path(client.download_artifacts(run.info.run_id, f"evaluation/{PREDICTIONS_FILE}", str(tmp_path))))
+    assert [r["tags"] for r in kept] == [list(t) for t in data.test["tags"]]
+    assert entity_metrics([r["tags"] for r in kept], [r["predicted"] for r in kept])["entity_f1"] == \
+        written["fine_tuned"]["entity_f1"]
 
 
 def test_the_improvement_is_on_the_gate_metric(tiny_bert_dir: Path, tmp_path: Path) -> None:
