@@ -24,7 +24,8 @@ class TrainConfig(Section):
     early_stopping_patience: PositiveInt = 2
     eval_steps: PositiveInt | None = Field(None, description="Evaluate every N steps; null = once per epoch.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
-        "auto", description="auto = bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU."
+        "auto", description="auto = bf16 on GPUs that support it, fp16 on other GPUs; on CPU bf16 autocast where the CPU "
+        "has AVX512-BF16 or AMX and a short probe finds it faster, else fp32.",
     )
     group_by_length: bool = True
     seed: int = 42
