@@ -8,8 +8,10 @@ from pathlib import Path
 from ..atomic import atomic_path
 from ..config import Task
 
-CURVE_COLUMNS = ("step", "epoch", "loss", "learning_rate", "eval_loss", "eval_macro_f1", "eval_accuracy")
-TAGGER_CURVE_COLUMNS = ("step", "epoch", "loss", "learning_rate", "eval_loss", "eval_entity_f1", "eval_token_accuracy")
+# eval_score repeats the task's validation metric under one name, so one dvc plot definition fits both tasks
+CURVE_COLUMNS = ("step", "epoch", "loss", "learning_rate", "eval_loss", "eval_macro_f1", "eval_accuracy", "eval_score")
+TAGGER_CURVE_COLUMNS = ("step", "epoch", "loss", "learning_rate", "eval_loss", "eval_entity_f1", "eval_token_accuracy",
+                        "eval_score")
 _SCORE_NAMES = {"eval_macro_f1": "macro-F1", "eval_entity_f1": "entity F1"}
 
 
@@ -30,6 +32,8 @@ def curve_rows(history: list[dict[str, float]], task: Task = "classification") -
         for column in columns[1:]:
             if column in entry:
                 row[column] = round(float(entry[column]), 6)
+        if columns[5] in entry:
+            row["eval_score"] = row[columns[5]]
     return [rows[step] for step in sorted(rows)]
 
 
