@@ -1,10 +1,12 @@
-"""Trainer callbacks: per-step metrics to the active MLflow run (rank 0 only)."""
+"""Trainer callbacks: per-step metrics to the active MLflow run (rank 0 only), one quiet progress bar, and early
+stopping that does not warn when the caller only wants the best score."""
 
 from __future__ import annotations
 
 import math
+import sys
 
-from transformers import TrainerCallback
+from transformers import EarlyStoppingCallback, ProgressCallback, TrainerCallback
 
 
 class MlflowStepLogger(TrainerCallback):
@@ -32,6 +34,39 @@ class MlflowStepLogger(TrainerCallback):
             )
         else:
             mlflow.log_metrics(metrics, step=state.global_step)
+
+
+class StepProgress(ProgressCallback):
+    """The Trainer's own tqdm bar over the optimiser steps (with ETA), and nothing else: no evaluation bar and no raw
+    log dicts on the terminal (they go to MLflow); no bar at all when stderr is not a terminal."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if sys.stderr.isatty():
+            super().on_train_begin(args, state, control, **kwargs)
+        self.current_step = 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.training_bar is not None:
+            super().on_step_end(args, state, control, **kwargs)
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        pass
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.training_bar is not None:
+            super().on_train_end(args, state, control, **kwargs)
+
+
+class EarlyStopping(EarlyStoppingCallback):
+    """EarlyStoppingCallback without its warning about `load_best_model_at_end`: trials stop early on purpose without
+    loading the best checkpoint (they only report the best score), so the warning is noise there."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if not args.metric_for_best_model or args.eval_strategy == "no":
+            raise ValueError("early stopping needs metric_for_best_model and an evaluation strategy")
 
 
 def _now_ms() -> int:

@@ -15,6 +15,7 @@ from ..config import Params
 from ..data.labels import LabelMap
 from ..defaults import resolve_model_dir
 from ..modeling import build_classifier, count_trainable, load_tokenizer
+from ._callbacks import EarlyStopping, StepProgress
 from ._data import tokenize_frame, tokenize_tagged_frame
 from ._metrics import argmax_logits, entity_scorer, selection_metric, text_scores
 from ._precision import resolve_precision
@@ -43,12 +44,14 @@ class FineTuneResult:
     data_stats: dict[str, int] = field(default_factory=dict)  # NER: entities_total / entities_truncated in train
 
 
-def training_arguments(params: Params, output_dir: str, *, eval_steps: int | None, keep_best: bool, n_train: int):
-    """TrainingArguments for `params.train`: AdamW, warmup + decay, length grouping, precision, seeds."""
+def training_arguments(params: Params, output_dir: str, *, eval_steps: int | None, keep_best: bool, n_train: int,
+                       hidden_size: int = 384):
+    """TrainingArguments for `params.train`: AdamW, warmup + decay, length grouping, precision (chosen for a model of
+    `hidden_size`), seeds."""
     from transformers import TrainingArguments
 
     cfg = params.train
-    precision = resolve_precision(cfg.precision)
+    precision = resolve_precision(cfg.precision, hidden_size)
     strategy = "steps" if eval_steps else "epoch"
     steps_per_epoch = max(1, n_train // (cfg.batch_size * cfg.gradient_accumulation_steps))
     return TrainingArguments(
@@ -80,7 +83,8 @@ def training_arguments(params: Params, output_dir: str, *, eval_steps: int | Non
         data_seed=cfg.seed,
         include_for_metrics=["inputs"] if params.task == "token_classification" else [],  # see entity_scorer
         report_to="none",
-        disable_tqdm=True,
+        disable_tqdm=True,  # fine_tune swaps the printer this adds for StepProgress: one bar, no raw dicts
+        use_cpu=not _cuda(),  # lets bf16 autocast run on CPU
         dataloader_num_workers=0,
         dataloader_pin_memory=_cuda(),
     )
@@ -129,14 +133,16 @@ def fine_tune(
     callbacks: Sequence[Any] = (),
     eval_steps: int | None = None,
     keep_best: bool = True,
+    show_progress: bool = True,
 ) -> FineTuneResult:
     """Fine-tune `params.model` for `params.task` on `train`, with early stopping on the task's validation metric
     (macro-F1 per text; entity F1 for token classification, where `label_map` holds the tag names).
 
     With `keep_best` the returned model is the best validation checkpoint; trials
-    pass False and only need the best score.
+    pass False and only need the best score. `show_progress` draws one step bar with an ETA on a terminal (a caller
+    with its own bar, e.g. over trials, passes False).
     """
-    from transformers import EarlyStoppingCallback, Trainer
+    from transformers import PrinterCallback, Trainer
 
     base_dir = resolve_model_dir(params.model.base)
     tokenizer = load_tokenizer(base_dir)
@@ -147,9 +153,9 @@ def fine_tune(
     with tempfile.TemporaryDirectory(prefix="sftops-train-") as out:
         args = training_arguments(
             params, out, eval_steps=eval_steps or params.train.eval_steps, keep_best=keep_best,
-            n_train=len(inputs.train),
+            n_train=len(inputs.train), hidden_size=int(getattr(model.config, "hidden_size", 384)),
         )
-        early = EarlyStoppingCallback(early_stopping_patience=params.train.early_stopping_patience)
+        early = EarlyStopping(early_stopping_patience=params.train.early_stopping_patience)
         trainer = Trainer(
             model=model,
             args=args,
@@ -161,6 +167,9 @@ def fine_tune(
             preprocess_logits_for_metrics=inputs.preprocess_logits,
             callbacks=[early, *callbacks],
         )
+        trainer.remove_callback(PrinterCallback)
+        if show_progress:
+            trainer.add_callback(StepProgress)
         log.info("fine-tuning %s (%s, %s): %d of %d params trainable, %d train / %d validation examples",
                  params.model.base, params.task, params.model.strategy, trainable, total, len(inputs.train),
                  len(inputs.validation))

@@ -12,10 +12,10 @@ from sftops.data.prepared import load_prepared
 from sftops.exceptions import ConfigError
 from sftops.modeling import TrainedModelInfo
 from sftops.tracking import connect
-from sftops.training import BestParams, TrainOutputs, apply_overrides, fine_tune, resolve_precision, run_train
+from sftops.training import BestParams, TrainOutputs, apply_overrides, fine_tune, run_train
 
 
-def test_early_stopping_stops_when_validation_f1_stalls(make_params, prepared_dir):
+def test_early_stopping_stops_when_validation_f1_stalls(make_params, prepared_dir, capfd):
     # a zero learning rate never improves macro-F1: patience 1 stops at the second evaluation
     params = make_params(train={"learning_rate": 1e-12, "epochs": 6, "early_stopping_patience": 1})
     data = load_prepared(prepared_dir)
@@ -24,6 +24,10 @@ def test_early_stopping_stops_when_validation_f1_stalls(make_params, prepared_di
     assert result.stopped_early
     assert len(evals) == 2
     assert result.epochs_run == pytest.approx(2.0)
+    # a quiet console: no early-stopping warning without keep_best, no raw log dicts (they go to MLflow)
+    out, err = capfd.readouterr()
+    assert "load_best_model_at_end" not in out + err
+    assert "'loss'" not in out + err and "eval_macro_f1" not in out + err
 
 
 @pytest.mark.parametrize("salt", ["sftops", "another-salt"])
@@ -66,6 +70,7 @@ def test_train_stage_writes_model_metrics_curve_and_run(make_params, prepared_di
     assert metrics["best_eval_macro_f1"] > 0.5 and metrics["run_id"] == summary["run_id"]
     rows = list(csv.DictReader(outputs.curve_file.open()))
     assert {"step", "loss", "learning_rate", "eval_macro_f1"} <= set(rows[0])
+    assert all(r["eval_score"] == r["eval_macro_f1"] for r in rows)  # the task-neutral column dvc plots
     assert sum(1 for r in rows if r["eval_macro_f1"]) == metrics["epochs_run"]
 
     run = mlflow.get_run(summary["run_id"])
@@ -81,12 +86,6 @@ def test_overrides_are_validated_like_params(make_params):
     assert apply_overrides(params, {"model.strategy": "lora"}).model.freeze_layers == 0
     with pytest.raises(ConfigError, match="learning_rate"):
         apply_overrides(params, {"train.learning_rate": -1.0})
-
-
-def test_precision_is_fp32_on_cpu_and_half_precision_needs_a_gpu():
-    assert resolve_precision("auto") == "fp32"
-    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
-        resolve_precision("bf16")
 
 
 def _ner_params(make_params, max_length=16, **train):
@@ -126,6 +125,7 @@ def test_train_stage_for_token_classification(make_params, tmp_path):
     assert LabelMap.load(outputs.model_dir / "label_map.json") == data.label_map
     rows = list(csv.DictReader(outputs.curve_file.open()))
     assert {"eval_entity_f1", "eval_token_accuracy"} <= set(rows[0]) and "eval_macro_f1" not in rows[0]
+    assert all(r["eval_score"] == r["eval_entity_f1"] for r in rows)
     assert sum(1 for r in rows if r["eval_entity_f1"]) == 2
     tags = predict_word_tags(outputs.model_dir, data.test["tokens"].tolist(), max_length=8)
     assert [len(t) for t in tags] == [len(t) for t in data.test["tokens"]]
