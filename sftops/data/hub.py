@@ -147,11 +147,16 @@ def load_hub_splits(cfg: DataConfig) -> tuple[dict[str, pd.DataFrame], HubSnapsh
     source = cfg.hub_source
     assert source is not None
     snapshot = dataset_snapshot(cfg)
+    bars_were_on = not datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # a "Generating <split> split" bar per split and run is noise; the stage says what it read
     try:
         loaded = datasets.load_dataset(str(snapshot.path), name=source.config)
     except (ValueError, FileNotFoundError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"data.source: cannot load Hub dataset {source.hub} ({first}); check data.source.config") from None
+    finally:
+        if bars_were_on:
+            datasets.enable_progress_bars()
     assert isinstance(loaded, datasets.DatasetDict)
     mapping = source.splits or _default_mapping(list(loaded), cfg)
     missing = {ours: theirs for ours, theirs in mapping.items() if theirs not in loaded}
