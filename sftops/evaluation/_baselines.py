@@ -8,13 +8,12 @@ import numpy as np
 
 from ..config import ModelConfig, Task
 from ..data.labels import LabelMap
-from ..defaults import resolve_model_dir
-from ..modeling import build_classifier, load_tokenizer, logits_of, word_tags_of
+from ..modeling import build_classifier, load_tokenizer, logits_of, resolve_base_dir, word_tags_of
 
 
 def _untuned(cfg: ModelConfig, label_map: LabelMap, seed: int, task: Task):
     """The base model with a fresh seeded head, built as training builds it (all weights, no adapters), and its tokenizer."""
-    base_dir = resolve_model_dir(cfg.base)
+    base_dir = resolve_base_dir(cfg)
     model = build_classifier(cfg.model_copy(update={"strategy": "full", "freeze_layers": 0}), label_map,
                              seed=seed, base_dir=base_dir, task=task)
     return model, load_tokenizer(base_dir)
