@@ -1,14 +1,16 @@
-"""Benchmark: sftops training vs a plain tutorial-style HF Trainer, side by side in one run.
+"""Benchmark: sftops training levers vs a plain tutorial-style HF Trainer, side by side in one run.
 
 Same model (the builtin MiniLM), same tweets, epochs, learning rate and schedule.
 The plain run pads every text to max_length and samples batches at random, as
-the usual tutorials do; sftops pads each batch to its longest text and groups
-texts of similar length. Prints training samples/s, the time each run needs to
-reach the same validation macro-F1, and the ratios.
+the usual tutorials do. The sftops runs add one lever at a time: dynamic padding
+with length-grouped batches (fp32), then bf16 autocast (CPU with AVX512-BF16/AMX,
+or a GPU). Prints samples/s, the time each run needs to reach the same validation
+macro-F1 (evaluation time included), test macro-F1, and every lever's ratio.
 
-    python bench/train_throughput.py [--train 400] [--validation 200] [--epochs 2] [--max-length 128]
+    python bench/train_throughput.py [--prepared data/prepared] [--train 400] [--validation 200] [--test 600]
+        [--epochs 2] [--max-length 128] [--batch-size 32]
 
-Needs data/prepared/ (run `sftops prepare` first).
+Needs prepared data (run `sftops prepare` first).
 """
 
 from __future__ import annotations
@@ -16,16 +18,26 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import dataclass
 
 import numpy as np
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainerCallback, TrainingArguments
+from sklearn.metrics import f1_score
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
 from sftops.config import load_params
 from sftops.data.prepared import load_prepared
 from sftops.defaults import resolve_model_dir
-from sftops.training import apply_overrides, fine_tune
-from sftops.training._data import subsample
-from sftops.training._trainer import _compute_metrics
+from sftops.exceptions import ConfigError
+from sftops.modeling import logits_of
+from sftops.training import apply_overrides, fine_tune, subsample
+from sftops.training._metrics import text_scores
 
 
 class Clock(TrainerCallback):
@@ -42,10 +54,26 @@ class Clock(TrainerCallback):
         self.points.append((time.perf_counter() - self.start, float(metrics["eval_macro_f1"])))
 
 
-def plain_trainer(base, train, validation, labels, *, epochs, lr, batch, max_length, eval_steps, seed, clock):
-    """The tutorial recipe: pad to max_length, random batches, default collator."""
+@dataclass
+class Run:
+    """One recipe's figures."""
+
+    name: str
+    samples_per_second: float
+    wall_seconds: float
+    points: list[tuple[float, float]]
+    test_f1: float
+
+    @property
+    def best(self) -> float:
+        return max(f for _, f in self.points)
+
+
+def plain_trainer(base, train, validation, test, labels, *, epochs, lr, batch, max_length, eval_steps, seed) -> Run:
+    """The tutorial recipe: pad to max_length, random batches, default collator, fp32."""
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=len(labels))
+    clock = Clock()
 
     def encode(frame):
         enc = tokenizer(frame["text"].tolist(), padding="max_length", truncation=True, max_length=max_length)
@@ -59,60 +87,88 @@ def plain_trainer(base, train, validation, labels, *, epochs, lr, batch, max_len
             dataloader_pin_memory=False,
         )
         trainer = Trainer(model=model, args=args, train_dataset=encode(train), eval_dataset=encode(validation),
-                          compute_metrics=_compute_metrics, callbacks=[clock])
+                          compute_metrics=text_scores, callbacks=[clock])
+        trainer.remove_callback(PrinterCallback)
         start = time.perf_counter()
         output = trainer.train()
-        return time.perf_counter() - start, output.metrics["train_samples_per_second"]
+        wall = time.perf_counter() - start
+    return Run("plain HF (pad to max_len, fp32)", output.metrics["train_samples_per_second"], wall, clock.points,
+               _test_f1(trainer.model, tokenizer, test, max_length))
+
+
+def sftops_run(name, params, data, train, validation, test, eval_steps) -> Run:
+    """fine_tune as the train stage runs it, with `params`."""
+    clock = Clock()
+    start = time.perf_counter()
+    result = fine_tune(params, data.label_map, train, validation, callbacks=[clock], eval_steps=eval_steps,
+                       keep_best=False, show_progress=False)
+    wall = time.perf_counter() - start
+    return Run(name, result.samples_per_second, wall, clock.points,
+               _test_f1(result.model, result.tokenizer, test, params.model.max_length))
+
+
+def _test_f1(model, tokenizer, test, max_length: int) -> float:
+    model.float()  # score every recipe in fp32: the test measures the weights, not the autocast
+    preds = logits_of(model, tokenizer, test["text"].tolist(), batch_size=128, max_length=max_length).argmax(axis=-1)
+    return float(f1_score(test["label"].to_numpy(), preds, average="macro", zero_division=0))
 
 
 def time_to(points: list[tuple[float, float]], target: float) -> float:
     return next(t for t, f1 in points if f1 >= target - 1e-9)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--prepared", default="data/prepared")
     parser.add_argument("--train", type=int, default=400)
     parser.add_argument("--validation", type=int, default=200)
+    parser.add_argument("--test", type=int, default=600)
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     params = apply_overrides(load_params(args.params), {
         "train.epochs": args.epochs, "train.batch_size": args.batch_size, "model.max_length": args.max_length,
         "model.strategy": "full", "train.early_stopping_patience": 1000, "train.learning_rate": 1e-4,
     })
-    data = load_prepared()
+    data = load_prepared(args.prepared)
     train = subsample(data.train, args.train, 0)
     validation = subsample(data.validation, args.validation, 0)
+    test = subsample(data.test, args.test, 0)
     eval_steps = max(1, -(-len(train) // args.batch_size) // 2)  # two evaluations per epoch
 
-    ours = Clock()
-    start = time.perf_counter()
-    result = fine_tune(params, data.label_map, train, validation, callbacks=[ours], eval_steps=eval_steps,
-                       keep_best=False)
-    ours_seconds = time.perf_counter() - start
-    plain = Clock()
-    plain_seconds, plain_sps = plain_trainer(
-        str(resolve_model_dir(params.model.base)), train, validation, data.label_map, epochs=args.epochs,
+    runs = [plain_trainer(
+        str(resolve_model_dir(params.model.base)), train, validation, test, data.label_map, epochs=args.epochs,
         lr=params.train.learning_rate, batch=args.batch_size, max_length=args.max_length, eval_steps=eval_steps,
-        seed=params.train.seed, clock=plain,
-    )
+        seed=params.train.seed,
+    )]
+    levers = [("+ dynamic pad, grouped (fp32)", {"train.precision": "fp32"}),
+              ("+ bf16 autocast", {"train.precision": "bf16"})]
+    for name, overrides in levers:
+        try:
+            runs.append(sftops_run(name, apply_overrides(params, overrides), data, train, validation, test,
+                                   eval_steps))
+        except ConfigError as err:
+            print(f"skipped {name!r}: {err}")
 
-    target = min(max(f for _, f in ours.points), max(f for _, f in plain.points))
-    t_ours, t_plain = time_to(ours.points, target), time_to(plain.points, target)
+    target = min(run.best for run in runs)
     lengths = np.array([len(x) for x in AutoTokenizer.from_pretrained(resolve_model_dir(params.model.base))(
         train["text"].tolist(), truncation=True, max_length=args.max_length)["input_ids"]])
-    print(f"{len(train)} train / {len(validation)} validation tweets, {args.epochs:g} epochs, batch {args.batch_size}, "
-          f"max_length {args.max_length} (mean tokens {lengths.mean():.1f})")
-    print(f"{'':28}{'samples/s':>12}{'wall s':>10}{'best F1':>10}{'s to F1 ' + format(target, '.3f'):>16}")
-    print(f"{'sftops (dynamic+grouped)':28}{result.samples_per_second:>12.1f}{ours_seconds:>10.1f}"
-          f"{max(f for _, f in ours.points):>10.3f}{t_ours:>16.1f}")
-    print(f"{'plain HF (pad to max_len)':28}{plain_sps:>12.1f}{plain_seconds:>10.1f}"
-          f"{max(f for _, f in plain.points):>10.3f}{t_plain:>16.1f}")
-    print(f"ratio: samples/s x{result.samples_per_second / plain_sps:.2f}, "
-          f"time to macro-F1 {target:.3f} x{t_plain / t_ours:.2f}")
+    print(f"{len(train)} train / {len(validation)} validation / {len(test)} test tweets, {args.epochs:g} epochs, "
+          f"batch {args.batch_size}, max_length {args.max_length} (mean tokens {lengths.mean():.1f})")
+    print(f"{'':32}{'samples/s':>10}{'wall s':>8}{'best val F1':>12}{'s to F1 ' + format(target, '.3f'):>16}"
+          f"{'test F1':>9}{'x plain':>9}{'x prev':>8}")
+    plain_t = previous_t = time_to(runs[0].points, target)
+    for run in runs:
+        t = time_to(run.points, target)
+        print(f"{run.name:32}{run.samples_per_second:>10.1f}{run.wall_seconds:>8.1f}{run.best:>12.3f}{t:>16.1f}"
+              f"{run.test_f1:>9.3f}{plain_t / t:>9.2f}{previous_t / t:>8.2f}")
+        previous_t = t
+    best = runs[-1]
+    print(f"ratio {best.name.strip('+ ')} vs plain: samples/s x{best.samples_per_second / runs[0].samples_per_second:.2f}, "
+          f"time to val macro-F1 {target:.3f} x{plain_t / time_to(best.points, target):.2f}")
 
 
 if __name__ == "__main__":
