@@ -84,7 +84,7 @@ def training_arguments(params: Params, output_dir: str, *, eval_steps: int | Non
         include_for_metrics=["inputs"] if params.task == "token_classification" else [],  # see entity_scorer
         report_to="none",
         disable_tqdm=True,  # fine_tune swaps the printer this adds for StepProgress: one bar, no raw dicts
-        use_cpu=not _cuda(),  # lets bf16 autocast run on CPU
+        use_cpu=precision == "bf16" and not _cuda(),  # bf16 autocast on CPU; otherwise the Trainer picks the device
         dataloader_num_workers=0,
         dataloader_pin_memory=_cuda(),
     )
