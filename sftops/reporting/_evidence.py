@@ -97,6 +97,18 @@ def _artifact(client: MlflowClient, run_id: str, path: str, folder: Path) -> Pat
         return None
 
 
+def _start_time(client: MlflowClient, run_id: str | None) -> int | None:
+    """When run `run_id` started (ms), or None when there is none or it is gone (deleted, another store)."""
+    from mlflow.exceptions import MlflowException
+
+    if not run_id:
+        return None
+    try:
+        return client.get_run(run_id).info.start_time
+    except MlflowException:
+        return None
+
+
 def _evaluate_run(client: MlflowClient, experiment_id: str, train_run_id: str | None) -> Run | None:
     if not train_run_id:
         return None
@@ -172,7 +184,7 @@ def collect_evidence(client: MlflowClient, ref: ModelRef | str) -> Evidence:
     register_run = client.get_run(version.run_id)
     experiment_id = register_run.info.experiment_id
     train_run_id = tags.get("sftops.train_run_id")
-    train_start = client.get_run(train_run_id).info.start_time if train_run_id else None
+    train_start = _start_time(client, train_run_id)
     with tempfile.TemporaryDirectory(prefix="sftops-report-") as tmp:
         folder = Path(tmp)
         evaluate = _evaluate_run(client, experiment_id, train_run_id)
