@@ -1,9 +1,11 @@
-"""Log the trained model (transformers flavor) and its serving bundle on one run, and register it as `challenger`.
+"""Log the trained model, its ONNX pyfunc and its serving bundle on one run, and register the pyfunc as `challenger`.
 
-A classifier logs as a "text-classification" pipeline (outputs label and score); a token classifier as a
-"token-classification" pipeline grouping sub-tokens into words the way the server does (serve.aggregation),
-whose MLflow pyfunc answers each text with its entity types, comma-separated. The entity spans with character
-offsets are the serving bundle's answer (`serving/`, what `sftops serve` loads).
+The registered version points at the ONNX pyfunc (`onnx`, sftops.registry._pyfunc): `models:/NAME@champion`
+then serves with onnxruntime and tokenizers alone (`mlflow models serve`, `mlflow.pyfunc.load_model`,
+`spark_udf`), answering as `sftops serve` does, entity spans with character offsets included. The
+transformers flavor (`model`) stays in the run for users who want the PyTorch pipeline: a classifier as a
+"text-classification" pipeline, a token classifier as a "token-classification" one grouping sub-tokens into
+words the way the server does (serve.aggregation). `serving/` holds the bundle `sftops serve` and the gate read.
 """
 
 from __future__ import annotations
@@ -66,12 +68,16 @@ def log_and_register(
     params: Mapping[str, object],
     task: str = "classification",
     aggregation: str = "first",
+    variant: str | None = None,
 ) -> ModelVersion:
-    """One MLflow run holds the model and `serving/`; the new version points at that run and gets alias `challenger`.
+    """One MLflow run holds both models and `serving/`; the new version is its ONNX pyfunc, with alias `challenger`.
 
-    `task` picks the transformers pipeline; a token classifier's groups sub-tokens by `aggregation`."""
+    `task` picks the transformers pipeline; a token classifier's groups sub-tokens by `aggregation`. The pyfunc
+    runs bundle variant `variant` (None: the bundle's first CPU serving variant)."""
     import mlflow
     from transformers import Pipeline, pipeline
+
+    from ._pyfunc import BUNDLE_ARTIFACT, MODEL_CODE, ONNX_MODEL_NAME, onnx_requirements, onnx_signature
 
     # nothing may download at run time; without this MLflow asks the Hub for a model card
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -103,8 +109,19 @@ def log_and_register(
                 metadata=metadata,
                 model_config=call_options,
             )
+            onnx = mlflow.pyfunc.log_model(
+                name=ONNX_MODEL_NAME,
+                python_model=MODEL_CODE,
+                model_config={"variant": variant, "aggregation": aggregation},
+                artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
+                signature=onnx_signature(task),
+                input_example=list(examples),
+                pip_requirements=onnx_requirements(),
+                metadata=metadata,
+            )
             mlflow.log_artifacts(str(bundle_dir), BUNDLE_ARTIFACT_PATH)
             mlflow.log_artifact(str(model_dir / LABEL_MAP_FILE))
-        version = mlflow.register_model(info.model_uri, name, tags={**version_tags, "sftops.run_id": run.info.run_id})
+        tags = {**version_tags, "sftops.run_id": run.info.run_id, "sftops.transformers_model_uri": info.model_uri}
+        version = mlflow.register_model(onnx.model_uri, name, tags=tags)
         client.set_registered_model_alias(name, CHALLENGER, version.version)
     return client.get_model_version(name, version.version)

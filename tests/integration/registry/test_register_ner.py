@@ -104,16 +104,22 @@ def test_version_tags_and_run_metrics_name_the_taggers_metrics(registered: dict,
     assert "test_macro_f1" not in metrics
 
 
-def test_the_model_logs_as_a_token_classification_pipeline(registered: dict, mlflow_server_url: str) -> None:
+def test_the_onnx_pyfunc_answers_entities_and_the_pipeline_stays_in_the_run(registered: dict, mlflow_server_url: str) -> None:
     import mlflow
 
     mlflow.set_tracking_uri(mlflow_server_url)
     uri = f"models:/{NAME}@champion"
     info = mlflow.models.get_model_info(uri)
-    assert info.flavors["transformers"]["task"] == "token-classification"
     assert info.signature.inputs.input_types() == [mlflow.types.DataType.string]
     assert info.signature.outputs.input_names() == ["entities"]
     assert info.metadata["sftops_task"] == "token_classification" and info.metadata["entity_types"] == ["LOC", "PER"]
-    answers = mlflow.pyfunc.load_model(uri).predict(["anna flew to paris", "nothing here"])
-    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
-    assert {t for a in answers for t in a.split(",") if t} <= {"LOC", "PER"}
+    texts = ["anna flew to paris", "nothing here"]
+    answers = mlflow.pyfunc.load_model(uri).predict(texts)
+    assert list(answers.columns) == ["entities"] and len(answers) == 2
+    found = [e for row in answers["entities"] for e in row]
+    assert found, "the fresh head tags some words as entities"
+    for text, row in zip(texts, answers["entities"]):
+        for entity in row:
+            assert entity["type"] in {"LOC", "PER"} and text[entity["start"]:entity["end"]] == entity["text"]
+    pipeline_uri = MlflowClient(mlflow_server_url).get_model_version(NAME, "2").tags["sftops.transformers_model_uri"]
+    assert mlflow.models.get_model_info(pipeline_uri).flavors["transformers"]["task"] == "token-classification"
