@@ -20,7 +20,7 @@ from ..data.prepared import PreparedData
 from ..exceptions import ModelError
 from ..modeling import TrainedModelInfo, check_model_dir
 from ..paths import CONFUSION_FILE, CURVE_FILE, EVAL_FILE, MODEL_DIR
-from ..tracking import flat_params, lineage_tags
+from ..tracking import flat_params, lineage_tags, log_splits
 from ._classifier_eval import evaluate_classifier
 from ._tagger_eval import evaluate_tagger
 
@@ -68,6 +68,7 @@ def run_evaluate(
         tags["sftops.train_run_id"] = info.train_run_id
     with mlflow.start_run(run_name="evaluate", tags=tags) as run:
         mlflow.log_params(flat_params(params, ("data", "model")))
+        log_splits(run.info.run_id, data, ("train", "test"))  # baselines fit on train; everything scored on test
         mlflow.log_metrics(evaluation.metrics)
         write_json(eval_file, {**summary, "run_id": run.info.run_id})
         _write_confusion(evaluation.confusion_rows, Path(confusion_file))

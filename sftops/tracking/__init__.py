@@ -1,17 +1,23 @@
-"""MLflow tracking: connect (failing fast when unreachable) and lineage tags for every run."""
+"""MLflow tracking: connect (failing fast when unreachable), lineage tags and the datasets of every run."""
 
-from ._connect import check_reachable, connect, resolve_tracking_uri
+from ._connect import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, check_reachable, connect, resolve_tracking_uri
+from ._datasets import data_digest, log_splits, split_dataset
 from ._lineage import data_hash, git_state, lineage_tags, params_hash
 from ._runs import flat_params, log_params_batch
 
 __all__ = [
+    "EXPERIMENT_KIND",
+    "EXPERIMENT_KIND_TAG",
     "check_reachable",
     "connect",
+    "data_digest",
     "data_hash",
     "flat_params",
     "git_state",
     "lineage_tags",
     "log_params_batch",
+    "log_splits",
     "params_hash",
     "resolve_tracking_uri",
+    "split_dataset",
 ]

@@ -12,6 +12,11 @@ from ..config import TrackingConfig
 from ..dburl import redact, scrub, split_credentials
 from ..exceptions import TrackingError
 
+# MLflow 3's UI opens an experiment by this tag: "genai_development" (or none, inferred) gives the GenAI overview
+# (traces, token usage); "custom_model_development" is what its kind selector writes for "Machine learning" runs
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
 
 def resolve_tracking_uri(cfg: TrackingConfig) -> str:
     """MLFLOW_TRACKING_URI wins over `tracking.uri` (its `${VAR}` filled in), so users redirect runs without editing params.
@@ -73,7 +78,8 @@ def check_reachable(uri: str, timeout: float) -> None:
 def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
     """Set MLflow's tracking URI and experiment after checking the store answers; return the URI (it may hold a password).
 
-    A relative SQLite file is made absolute against the working folder.
+    A relative SQLite file is made absolute against the working folder. The experiment is marked a model-training
+    one (EXPERIMENT_KIND_TAG) unless it already has a kind, so the MLflow UI opens on its runs.
 
     Raises:
         TrackingError: the server does not answer /health, or the store refuses to open the experiment."""
@@ -90,7 +96,9 @@ def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
         uri = f"sqlite:///{db}"
     mlflow.set_tracking_uri(uri)
     try:
-        mlflow.set_experiment(experiment or cfg.experiment)
+        opened = mlflow.set_experiment(experiment or cfg.experiment)
+        if EXPERIMENT_KIND_TAG not in opened.tags:  # a kind the user picked in the UI stays
+            mlflow.MlflowClient().set_experiment_tag(opened.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
     except Exception as exc:  # MlflowException and driver errors: report, don't trace back
         raise TrackingError(
             f"MLflow store {redact(uri)} refused to open experiment {experiment or cfg.experiment!r}: {scrub(str(exc))}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import mlflow
 import optuna
@@ -12,7 +13,10 @@ from mlflow import MlflowClient
 from ..config import Params
 from ..dburl import scrub
 from ..exceptions import TrackingError
-from ..tracking import flat_params, lineage_tags, log_params_batch
+from ..tracking import flat_params, lineage_tags, log_params_batch, log_splits
+
+if TYPE_CHECKING:
+    from ..data.prepared import PreparedData
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +24,14 @@ PARENT_ATTR = "mlflow_parent_run_id"
 TRIAL_STATE_TAG = "sftops.trial_state"
 
 
-def parent_run(study: optuna.Study, created: bool, params: Params, storage_label: str, wait_s: float = 120.0) -> str:
-    """The study's parent run id: made by the worker that created the study, looked up by the others."""
+TUNE_SPLITS = ("train", "validation")  # what a trial trains and is scored on
+
+
+def parent_run(study: optuna.Study, created: bool, params: Params, storage_label: str, wait_s: float = 120.0,
+               data: PreparedData | None = None) -> str:
+    """The study's parent run id: made by the worker that created the study, looked up by the others.
+
+    With `data`, a new parent run logs the splits the trials use as its dataset inputs."""
     client = MlflowClient()
     if created or PARENT_ATTR in study.user_attrs:
         run_id = study.user_attrs.get(PARENT_ATTR)
@@ -39,6 +49,8 @@ def parent_run(study: optuna.Study, created: bool, params: Params, storage_label
             run = client.create_run(experiment.experiment_id, run_name=f"tune {study.study_name}", tags=tags)
             run_id = run.info.run_id
             log_params_batch(run_id, flat_params(params, ("model", "train", "tune")))
+            if data is not None:
+                log_splits(run_id, data, TUNE_SPLITS)
             study.set_user_attr(PARENT_ATTR, run_id)
     else:
         deadline = time.monotonic() + wait_s
@@ -57,8 +69,9 @@ def parent_run(study: optuna.Study, created: bool, params: Params, storage_label
     return run_id
 
 
-def start_trial_run(parent_id: str, trial: optuna.Trial, params: Params, sampled: dict[str, object]) -> str:
-    """A child run of the study's run for one trial, with the trial's params; returns its id."""
+def start_trial_run(parent_id: str, trial: optuna.Trial, params: Params, sampled: dict[str, object],
+                    data: PreparedData | None = None) -> str:
+    """A child run of the study's run for one trial, with the trial's params (and `data`'s splits as its datasets)."""
     client = MlflowClient()
     experiment_id = client.get_run(parent_id).info.experiment_id
     tags = {
@@ -72,6 +85,8 @@ def start_trial_run(parent_id: str, trial: optuna.Trial, params: Params, sampled
     run = client.create_run(experiment_id, run_name=f"trial {trial.number}", tags=tags)
     values = {**flat_params(params, ("model", "train")), **{f"trial.{k}": v for k, v in sampled.items()}}
     log_params_batch(run.info.run_id, values)
+    if data is not None:
+        log_splits(run.info.run_id, data, TUNE_SPLITS)
     return run.info.run_id
 
 
