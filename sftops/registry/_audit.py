@@ -1,5 +1,6 @@
 """The audit trail: every champion decision, as tags on the version and one tag per entry on the registered model.
 
+The version's description says the latest decision in words (`_describe`); the tags are the record.
 One tag per entry (`sftops.audit.000001`, ...) keeps each value far below MLflow's tag
 length limits however long the history grows, and appending never rewrites old entries.
 
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._client import CHAMPION, registry_errors, version_by_alias
+from ._describe import version_description
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -133,6 +135,9 @@ def _write(client: MlflowClient, entry: AuditEntry, version_tags: bool = True) -
         if version_tags:
             for tag, value in tags.items():
                 client.set_model_version_tag(entry.model, entry.version, tag, value)
+            # the readable summary a person sees first on the version page; the tags above stay the record
+            version = client.get_model_version(entry.model, entry.version)
+            client.update_model_version(entry.model, entry.version, version_description(entry, version.tags))
         client.set_registered_model_tag(entry.model, key, payload)  # last: the model's entry is the commit record
     return entry
 

@@ -39,6 +39,7 @@ class EvalReport(_Lenient):
     untuned: SplitScores | None = None
     tfidf_logreg: SplitScores | None = None
     crf: SplitScores | None = None
+    run_id: str | None = None  # the evaluate stage's MLflow run
 
 
 def _read(path: Path, what: str, stage: str) -> str:

@@ -15,7 +15,7 @@ from ..data.prepared import load_prepared
 from ..dburl import redact
 from ..exceptions import RegistryError
 from ..paths import EVAL_FILE, MODEL_DIR, ONNX_DIR, PREPARED_DIR
-from ..tracking import lineage_tags
+from ..tracking import lineage_tags, log_splits
 from ._audit import Trigger
 from ._client import registry_client
 from ._gate import GateScores, apply_gate, score_against_champion
@@ -73,7 +73,8 @@ def register_model(
     cfg = params.registry
     trigger = current_trigger()
     model_lineage = load_model_lineage(model_dir)
-    tested = load_eval_report(eval_file).fine_tuned.task_scores(TASK_METRICS[params.task], eval_file)
+    report = load_eval_report(eval_file)
+    tested = report.fine_tuned.task_scores(TASK_METRICS[params.task], eval_file)
     manifest = BundleManifest.load(bundle_dir)
     if manifest.task != params.task:
         raise RegistryError(f"{bundle_dir} holds a {manifest.task} model but params.task is {params.task}; "
@@ -102,6 +103,7 @@ def register_model(
     version_tags = {
         **{k: v for k, v in lineage.items() if not k.startswith("mlflow.")},
         **model_lineage,
+        **({"sftops.eval_run_id": report.run_id} if report.run_id else {}),
         "sftops.task": params.task,
         f"sftops.metric.test_{metric}_onnx": f"{challenger.metric(metric):.6f}",
         **{f"sftops.metric.test_{name}": f"{value:.6f}" for name, value in tested.items()},
@@ -121,7 +123,9 @@ def register_model(
         client, cfg.model_name, model_dir, bundle_dir,
         examples=test.texts[:3], run_tags={**lineage, "sftops.stage": "register"}, version_tags=version_tags,
         metrics=metrics, params=registry_params, task=params.task, aggregation=params.serve.aggregation,
+        variant=_cpu_variant(manifest, params.serve.variant),
     )
+    log_splits(str(version.run_id), prepared, ("test",), cwd=project_dir)  # the split the gate scores on
     entry = apply_gate(client, cfg, str(version.version), scores, test, trigger, lock=decision_lock(cfg, project_dir))
     for v, n in entry.test_overlap.items():
         if n:
@@ -134,6 +138,12 @@ def register_model(
         reason=entry.reason, champion=entry.champion_after, metric=metric, scores=entry.scores,
         variants=entry.variants, devices=entry.devices, test_overlap=entry.test_overlap,
     )
+
+
+def _cpu_variant(manifest: BundleManifest, wanted: str | None) -> str | None:
+    """serve.variant for the ONNX pyfunc when that variant runs on CPU; else None (the bundle's CPU choice)."""
+    info = manifest.variants.get(wanted) if wanted else None
+    return wanted if info is not None and info.device in ("any", "cpu") else None
 
 
 def _gate_tags(scores: GateScores) -> dict[str, str]:

@@ -71,17 +71,68 @@ def test_version_points_at_the_run_holding_model_and_bundle(scenario: dict, mlfl
     assert run.data.params["registry.primary_metric"] == "macro_f1"
 
 
-def test_registered_model_loads_back_with_pyfunc(scenario: dict, mlflow_server_url: str, tiny_project) -> None:
+def test_registered_model_is_the_onnx_pyfunc_and_the_transformers_model_stays_in_the_run(
+        scenario: dict, mlflow_server_url: str, tiny_project) -> None:
     import mlflow
     import pandas as pd
 
     mlflow.set_tracking_uri(mlflow_server_url)
-    model = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    uri = f"models:/{NAME}@champion"
+    info = mlflow.models.get_model_info(uri)
+    assert set(info.flavors) == {"python_function"} and info.metadata["label_map"] == {"negative": 0, "neutral": 1, "positive": 2}
+    assert info.signature.outputs.input_names() == ["label", "score"]
     test = pd.read_parquet(tiny_project.root / "data/prepared/test.parquet").head(20)
-    out = model.predict(list(test["text"]))
-    assert list(out["label"]) == list(test["label_name"])
-    assert model.metadata.metadata["label_map"] == {"negative": 0, "neutral": 1, "positive": 2}
-    assert model.metadata.signature.outputs.input_names() == ["label", "score"]
+    out = mlflow.pyfunc.load_model(uri).predict(list(test["text"]))
+    assert list(out["label"]) == list(test["label_name"]) and out["score"].between(0.34, 1.0).all()
+    version = MlflowClient(mlflow_server_url).get_model_version(NAME, "2")
+    transformers_info = mlflow.models.get_model_info(version.tags["sftops.transformers_model_uri"])
+    assert transformers_info.flavors["transformers"]["task"] == "text-classification"
+    assert transformers_info.run_id == version.run_id
+
+
+# a sitecustomize that makes `import torch` / `import transformers` fail in every process that inherits PYTHONPATH
+_BLOCK_TORCH = """
+import importlib.abc, sys
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers"):
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_mlflow_models_serve_answers_with_labels_and_scores_without_torch(
+        scenario: dict, mlflow_server_url: str, tiny_project, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    import pandas as pd
+
+    from sftops.testing.servers import free_port, stop_process, wait_http
+
+    (tmp_path / "sitecustomize.py").write_text(_BLOCK_TORCH)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server_url, "PYTHONPATH": str(tmp_path)}
+    blocked = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, text=True)
+    assert blocked.returncode == 1 and "torch is blocked" in blocked.stderr
+    port = free_port()
+    cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{NAME}@champion", "--env-manager", "local",
+           "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
+    test = pd.read_parquet(tiny_project.root / "data/prepared/test.parquet").head(20)
+    with (tmp_path / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/ping", timeout=120, proc=proc)
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", method="POST",
+                                             data=json.dumps({"inputs": list(test["text"])}).encode(),
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                predictions = json.load(answer)["predictions"]
+        finally:
+            stop_process(proc, timeout=20)
+    assert [p["label"] for p in predictions] == list(test["label_name"])
+    assert all(0.34 <= p["score"] <= 1.0 for p in predictions)
 
 
 def test_every_gate_decision_is_in_the_audit_trail(scenario: dict, mlflow_server_url: str) -> None:
@@ -152,3 +203,13 @@ def test_unreachable_registry_fails_before_any_work(tiny_project, project_params
         register_stage(tiny_project.root, project_params(url, "x"))
     assert (registration.read_bytes() if registration.exists() else None) == before
 
+
+
+def test_version_page_description_says_the_decision_scores_and_runs(scenario: dict, mlflow_server_url: str) -> None:
+    client = MlflowClient(mlflow_server_url)
+    promoted, rejected = client.get_model_version(NAME, "2"), client.get_model_version(NAME, "3")
+    assert promoted.description.startswith("**Champion** since ")
+    assert "Test macro_f1 on 90 test texts: this version **1.0000** (fp32) vs champion (version 1) **" in promoted.description
+    assert f"[register](#/runs/{promoted.run_id}) · [train](#/runs/train-run-1)" in promoted.description
+    assert rejected.description.startswith("**Not promoted** at ") and "champion stays version 2" in rejected.description
+    assert "sftops.audit." not in promoted.description.split("\n\n")[0]
