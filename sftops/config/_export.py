@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator
@@ -28,12 +29,40 @@ class ExportConfig(Section):
         description="Variants built beside the fp32 model.onnx.",
     )
     max_f1_drop: float = Field(0.01, ge=0, le=1, description="A variant losing more test macro-F1 than this is not published.")
+    min_agreement: float = Field(
+        0.995, ge=0, le=1,
+        description="A variant whose argmax (tagger: tag) agreement with PyTorch on the test split is below this is not "
+        "published; the promotion gate refuses a bundle that would serve one.",
+    )
     require_speedup: bool = Field(
         True, description="Publish a CPU variant (optimized, int8) only if it beats fp32 ONNX speed in the same run."
+    )
+    int8_smooth_alpha: float | None = Field(
+        None, ge=0, le=1,
+        description="SmoothQuant strength for int8: MatMul inputs rescaled per channel on training texts before "
+        "quantizing (0.8 measured best on MiniLM); null = plain dynamic int8.",
+    )
+    int8_keep_fp32: list[str] = Field(
+        default_factory=list,
+        description="Regular expressions (re.search) over ONNX node names: matching MatMul/Gemm nodes stay fp32 in "
+        "int8, e.g. 'layer\\.0/output/dense' (bench/onnx_speed.py --sensitivity ranks the nodes).",
+    )
+    int8_calibration_samples: PositiveInt = Field(
+        128, description="Training texts (a seeded sample; never test) that calibrate int8 when it needs calibration."
     )
     drift_samples: PositiveInt = Field(
         1000, description="Most validation texts in the drift reference (texts the model did not train on); all if fewer."
     )
+
+    @field_validator("int8_keep_fp32")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+        return value
 
     @field_validator("variants")
     @classmethod

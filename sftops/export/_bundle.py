@@ -19,6 +19,7 @@ from pathlib import Path
 from ..atomic import atomic_path
 from ..bundle import TRAIN_KEYS_FILE, BundleManifest, VariantInfo
 from ..config import ExportConfig
+from ..console import progress
 from ..data.labels import LabelMap
 from ..data.prepared import PreparedData, split_keys
 from ..drift.reference import DriftReference
@@ -30,7 +31,7 @@ from ._onnx import export_onnx
 from ._parity import Parity, check_parity
 from ._runtime import bundle_tokenizer
 from ._tokenizer import save_serving_tokenizer
-from ._variants import VARIANT_DEVICES, VARIANT_FILES, build_variant
+from ._variants import VARIANT_DEVICES, VARIANT_FILES, Int8Recipe, build_variant
 from ._wrapper import graph_inputs, load_model, model_task, with_embedding
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,15 @@ def _check_labels(model_dir: Path, data: PreparedData) -> LabelMap:
 def publish_reason(
     name: str, info: VariantInfo, speed: float, fp32_speed: float, cfg: ExportConfig, metric: str = "macro_f1"
 ) -> str | None:
-    """Why variant `name` must not be published (too much F1 lost, or a CPU variant no faster than fp32), else None."""
+    """Why variant `name` must not be published (too much F1 lost, too many answers changed, or a CPU variant no faster
+    than fp32), else None."""
     if info.f1_delta is not None and -info.f1_delta > cfg.max_f1_drop:
         what = "macro-F1" if metric == "macro_f1" else "entity F1"
         return f"loses {-info.f1_delta:.4f} test {what} vs PyTorch (> export.max_f1_drop {cfg.max_f1_drop:g})"
+    agreement = info.argmax_agreement if info.tag_agreement is None else info.tag_agreement
+    if agreement is not None and agreement < cfg.min_agreement:
+        what = "argmax" if metric == "macro_f1" else "tag"
+        return f"{what} agreement with PyTorch {agreement:.4f} < export.min_agreement {cfg.min_agreement:g}"
     if cfg.require_speedup and VARIANT_DEVICES[name] == "cpu" and speed <= fp32_speed:
         return f"not faster than fp32 ONNX on this CPU ({speed:.0f} vs {fp32_speed:.0f} samples/s)"
     return None
@@ -203,8 +209,10 @@ def _measure(
     torch_f1 = evaluation.f1(reference)
     results: dict[str, VariantResult] = {}
     runtimes: dict[str, R] = {}
-    for name in ["fp32", *cfg.variants]:
-        path = fp32_path if name == "fp32" else build_variant(name, fp32_path, fp32_path.parent, **shape)
+    recipe = Int8Recipe(cfg.int8_smooth_alpha, tuple(cfg.int8_keep_fp32),
+                        lambda: evaluation.feeds(calibration_texts(data, cfg.int8_calibration_samples)))
+    for name in progress(["fp32", *cfg.variants], desc="export: building and scoring variants", unit="variant"):
+        path = fp32_path if name == "fp32" else build_variant(name, fp32_path, fp32_path.parent, **shape, int8=recipe)
         runtime = fp32 if name == "fp32" else evaluation.runtime(path, name)
         evaluation.run_onnx(runtime, cfg.batch_size)  # warm-up, so speed excludes session start
         outputs = evaluation.run_onnx(runtime)
@@ -226,6 +234,14 @@ def _measure(
                  variant_parity.argmax_agreement, speed, f" -- not published: {reason}" if reason else "")
     drift = evaluation.drift(data, cfg.drift_samples, fp32_path.parent, runtimes)
     return _Measured(metric, parity, torch_f1, evaluation.n / reference.seconds, results, drift)
+
+
+def calibration_texts(data: PreparedData, samples: int) -> list[str]:
+    """A seeded sample of `samples` training texts (all if fewer) to calibrate int8: never test texts."""
+    train = data.train
+    if train.empty:
+        raise ExportError("the training split is empty; int8 calibration needs training texts")
+    return train.sample(n=min(samples, len(train)), random_state=0)["text"].astype(str).tolist()
 
 
 def _write_train_keys(data: PreparedData, path: Path) -> int:

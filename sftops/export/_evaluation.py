@@ -8,11 +8,12 @@ comparison is like with like, and both score every variant as `sftops.inference`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from ..data.labels import LabelMap
@@ -42,6 +43,13 @@ class ExportEvaluation(Protocol[R, Out]):
     def compare(self, reference: Out, candidate: Out) -> Parity: ...
     def f1(self, outputs: Out) -> float: ...
     def drift(self, data: PreparedData, samples: int, folder: Path, runtimes: dict[str, R]) -> DriftReference: ...
+    def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]: ...
+
+
+def _feeds(wrapper: Any, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """The padded int64 feeds the server would build for `texts` (calibration input for int8)."""
+    for _, feed in tokenizer.feeds(tokenizer.encode(texts), wrapper.input_names, batch_size):
+        yield feed
 
 
 def _validation_sample(data: PreparedData, samples: int) -> pd.DataFrame:
@@ -84,6 +92,9 @@ class ClassifierEvaluation:
 
     def compare(self, reference: Outputs, candidate: Outputs) -> Parity:
         return compare(reference, candidate)
+
+    def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
+        return _feeds(self.wrapper, self.tokenizer, texts, self.batch_size)
 
     def f1(self, outputs: Outputs) -> float:
         y_true = self.test["label"].to_numpy(dtype=int)
@@ -138,6 +149,9 @@ class TaggerEvaluation:
 
     def compare(self, reference: TokenOutputs, candidate: TokenOutputs) -> Parity:
         return compare_tokens(reference, candidate)
+
+    def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
+        return _feeds(self.wrapper, self.tokenizer, texts, self.batch_size)
 
     def tags(self, outputs: TokenOutputs) -> list[list[str]]:
         """Predicted IOB2 tags per word of the test sentences, as the server decodes them."""

@@ -14,14 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from ..bundle import RequestedDevice
+from ..bundle import BundleManifest, RequestedDevice
 from ..config import RegistryConfig
 from ..exceptions import RegistryError
 from ._audit import AuditEntry, Trigger, record
 from ._bundle import fetch_bundle
 from ._client import CHAMPION, version_by_alias
 from ._lock import DecisionLock, decision_lock
-from ._scoring import BundleScore, TestSplit, score_split
+from ._scoring import BundleScore, TestSplit, score_split, variant_agreement
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -73,17 +73,37 @@ def _score_champion(
             ) from None
 
 
+def check_agreement(bundle: Path, variant: str, min_agreement: float) -> None:
+    """Refuse a bundle that would serve `variant` although export measured it agreeing with PyTorch less than
+    `min_agreement` (export.min_agreement): a bundle exported before that key, or with a lower one.
+
+    Refused, not skipped: a server serves the first published variant, so scoring another one would judge a model
+    that does not serve. A variant without a recorded agreement (older bundles) passes."""
+    agreement = variant_agreement(BundleManifest.load(bundle), variant)
+    if agreement is not None and agreement < min_agreement:
+        raise RegistryError(
+            f"{bundle}: it would serve the {variant} variant, whose agreement with PyTorch is {agreement:.4f} "
+            f"< export.min_agreement {min_agreement:g}; re-run `sftops export` (it then leaves {variant} unpublished) "
+            "or choose another variant with serve.variant"
+        )
+
+
 def score_against_champion(
     client: MlflowClient, cfg: RegistryConfig, challenger_bundle: Path, test: TestSplit,
     device: RequestedDevice = "cpu", variant: str | None = None, aggregation: Aggregation = "first",
+    min_agreement: float | None = None,
 ) -> GateScores:
     """Score the local challenger bundle and the current champion's registered bundle on the same test split.
 
     Each bundle is scored in the variant a server with serve.device=`device` (and serve.variant=`variant`)
     would serve; a token classifier's words tagged with serve.aggregation=`aggregation`. Runs before anything
-    is registered, so a bundle that cannot be scored changes nothing.
+    is registered, so a bundle that cannot be scored changes nothing. With `min_agreement` (export.min_agreement)
+    a challenger serving a variant that agrees less with PyTorch is refused (`check_agreement`); the champion,
+    which already serves, is scored as it is.
     """
     challenger = score_split(challenger_bundle, test, cfg.gate_batch_size, device, variant, aggregation)
+    if min_agreement is not None:
+        check_agreement(challenger_bundle, challenger.variant, min_agreement)
     champion_version = version_by_alias(client, cfg.model_name, CHAMPION)
     if champion_version is None:
         return GateScores(challenger, None, None, device, variant, aggregation)

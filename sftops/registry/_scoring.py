@@ -175,6 +175,14 @@ def score_tagger_bundle(
     )
 
 
+def variant_agreement(manifest: BundleManifest, variant: str) -> float | None:
+    """Export's measured agreement of `variant` with PyTorch (argmax, or tag for a tagger); None when not recorded."""
+    info = manifest.variants.get(variant)
+    if info is None:
+        return None
+    return info.argmax_agreement if info.tag_agreement is None else info.tag_agreement
+
+
 def score_split(
     folder: str | Path, test: TestSplit, batch_size: int = 64, device: RequestedDevice = "cpu", variant: str | None = None,
     aggregation: Aggregation = "first",

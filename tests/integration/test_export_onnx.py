@@ -58,7 +58,7 @@ def minilm_classifier(data: PreparedData, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="module")
 def exported(minilm_classifier: Path, data: PreparedData, tmp_path_factory: pytest.TempPathFactory):
     target = tmp_path_factory.mktemp("bundle") / "onnx"
-    cfg = ExportConfig(variants=["int8", "fp16"], drift_samples=100, require_speedup=False)
+    cfg = ExportConfig(variants=["int8", "fp16"], drift_samples=100, require_speedup=False, min_agreement=0.95)
     return target, export_bundle(minilm_classifier, data, cfg, max_length=64, target=target)
 
 
@@ -123,7 +123,7 @@ def ner_exported(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
     model_dir = save_token_classifier(tiny_bert_dir, tmp_path_factory.mktemp("tagger") / "model", max_length=NER_MAX_LENGTH)
     target = tmp_path_factory.mktemp("ner-bundle") / "onnx"
-    cfg = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_speedup=False, max_f1_drop=1.0)
+    cfg = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_speedup=False, max_f1_drop=1.0, min_agreement=0.0)
     return model_dir, target, export_bundle(model_dir, prepared_ner(), cfg, max_length=NER_MAX_LENGTH, target=target)
 
 

@@ -36,7 +36,7 @@ def exported(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory
     validation = pd.DataFrame({"text": TEXTS, "label": [i % 3 for i in range(len(TEXTS))]})
     validation["label_name"] = [data.label_map.names[i] for i in validation["label"]]
     data = PreparedData(data.train, validation, data.test, data.label_map, {})
-    cfg = ExportConfig(variants=["int8"], drift_samples=100, require_speedup=False, max_f1_drop=1.0)
+    cfg = ExportConfig(variants=["int8"], drift_samples=100, require_speedup=False, max_f1_drop=1.0, min_agreement=0.0)
     target = tmp_path_factory.mktemp("served") / "onnx"
     return target, export_bundle(tiny_classifier_dir, data, cfg, max_length=MAX_LENGTH, target=target)
 

@@ -19,7 +19,7 @@ from sftops.testing import prepared_from_frames
 from sftops.testing.ner_data import prepared_ner
 from sftops.testing.tiny_bert import save_token_classifier
 
-FAST = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_speedup=False, max_f1_drop=1.0)
+FAST = ExportConfig(variants=["optimized", "int8"], drift_samples=50, require_speedup=False, max_f1_drop=1.0, min_agreement=0.0)
 MAX_LENGTH = 32
 
 
