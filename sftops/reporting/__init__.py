@@ -8,14 +8,14 @@ drawn with sftops.evaluation's plots. The register step logs it on each new vers
 
 from ._evidence import Evidence, Trial, Tuning, Variant, collect_evidence
 from ._report import REPORT_ARTIFACT, REPORT_TAG, build_report, log_version_report, render_report, write_report
-from ._sections import Section, Table
+from ._sections import ReportSection, ReportTable
 
 __all__ = [
     "REPORT_ARTIFACT",
     "REPORT_TAG",
     "Evidence",
-    "Section",
-    "Table",
+    "ReportSection",
+    "ReportTable",
     "Trial",
     "Tuning",
     "Variant",

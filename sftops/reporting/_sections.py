@@ -23,7 +23,7 @@ MISTAKES_SHOWN = 15
 
 
 @dataclass
-class Table:
+class ReportTable:
     """A caption, column names and rows of cells already formatted as text."""
 
     caption: str
@@ -32,14 +32,14 @@ class Table:
 
 
 @dataclass
-class Section:
+class ReportSection:
     """One titled part of the report: figures (data URIs), tables, key facts, and a note when data is missing."""
 
     id: str
     title: str
     facts: dict[str, str] = field(default_factory=dict)
     figures: list[str] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
+    tables: list[ReportTable] = field(default_factory=list)
     note: str | None = None
 
 
@@ -63,10 +63,10 @@ def _models(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in evaluation.items() if isinstance(v, dict) and ("per_class" in v or "per_type" in v)}
 
 
-def per_label(evidence: Evidence) -> Section:
+def per_label(evidence: Evidence) -> ReportSection:
     """Per-class (per-type) precision/recall/F1 against the baselines, and the confusion matrix."""
     tagger = evidence.task == "token_classification"
-    section = Section("per-label", "Per-type scores and type confusion" if tagger else "Per-class scores and confusion matrix")
+    section = ReportSection("per-label", "Per-type scores and type confusion" if tagger else "Per-class scores and confusion matrix")
     scores = _fine_tuned(evidence)
     if scores is None:
         section.note = evidence.notes.get("evaluation", "the evaluate run has no eval.json")
@@ -78,7 +78,7 @@ def per_label(evidence: Evidence) -> Section:
     section.facts = {f"{name} {headline.replace('_', '-')}": _fmt(m.get(headline)) for name, m in models.items()}
     section.figures.append(data_uri(lambda p: plot_label_f1(models, labels, p, "F1 per label (test)", per=per,
                                                             headline=headline)))
-    section.tables.append(Table("fine-tuned model on the test split", ["label", "precision", "recall", "F1", "support"],
+    section.tables.append(ReportTable("fine-tuned model on the test split", ["label", "precision", "recall", "F1", "support"],
                                 [[name, _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]), str(r["support"])]
                                  for name, r in scores[per].items()]))
     rows = evidence.predictions
@@ -98,9 +98,9 @@ def per_label(evidence: Evidence) -> Section:
     return section
 
 
-def champion(evidence: Evidence) -> Section:
+def champion(evidence: Evidence) -> ReportSection:
     """The gate's decision: challenger and champion scored on the same test split, side by side."""
-    section = Section("champion", "Challenger vs champion")
+    section = ReportSection("champion", "Challenger vs champion")
     gate = evidence.gate
     if gate is None:
         section.note = evidence.notes.get("champion", "no gate decision recorded")
@@ -114,7 +114,7 @@ def champion(evidence: Evidence) -> Section:
     if other:
         columns.append(f"champion (version {other})")
     keys = [version, *([other] if other else [])]
-    section.tables.append(Table("scored by the gate on the same test split, as each would serve", columns, [
+    section.tables.append(ReportTable("scored by the gate on the same test split, as each would serve", columns, [
         [gate.metric or "score", *(_fmt(gate.scores.get(k)) for k in keys)],
         ["variant", *(gate.variants.get(k, "-") for k in keys)],
         ["device", *(gate.devices.get(k, "-") for k in keys)],
@@ -133,7 +133,7 @@ def champion(evidence: Evidence) -> Section:
     section.figures.append(data_uri(lambda p: plot_label_f1(side, labels, p, "F1 per label: challenger vs champion",
                                                             per=per, headline=headline)))
     same = (evidence.champion_evaluation or {}).get("data_hash") == evidence.version.data_hash
-    section.tables.append(Table(
+    section.tables.append(ReportTable(
         "per-label F1 from each version's evaluate run" + ("" if same else " (the champion's on its own, older test data)"),
         ["label", "challenger", "champion", "change"],
         [[name, _fmt(mine[per].get(name, {}).get("f1")), _fmt(theirs[per].get(name, {}).get("f1")),
@@ -142,9 +142,9 @@ def champion(evidence: Evidence) -> Section:
     return section
 
 
-def calibration(evidence: Evidence) -> Section:
+def calibration(evidence: Evidence) -> ReportSection:
     """A reliability diagram and the ECE of the fine-tuned classifier's confidence on the test split."""
-    section = Section("calibration", "Calibration")
+    section = ReportSection("calibration", "Calibration")
     if evidence.task == "token_classification":
         section.note = "not shown for token classification: the evaluate stage keeps word tags, not their confidence"
         return section
@@ -157,29 +157,29 @@ def calibration(evidence: Evidence) -> Section:
                      "mean confidence": _fmt(sum(r["confidence"] for r in rows) / len(rows)),
                      "accuracy": _fmt(sum(r["label"] == r["predicted"] for r in rows) / len(rows))}
     section.figures.append(data_uri(lambda p: plot_reliability(table, p, "Reliability (test)")))
-    section.tables.append(Table("confidence bins", ["confidence", "examples", "mean confidence", "accuracy", "gap"],
+    section.tables.append(ReportTable("confidence bins", ["confidence", "examples", "mean confidence", "accuracy", "gap"],
                                 [[f"{b.low:.1f}-{b.high:.1f}", str(b.count), _fmt(b.confidence, 3), _fmt(b.accuracy, 3),
                                   _signed(b.accuracy - b.confidence)] for b in table.bins if b.count]))
     return section
 
 
-def mistakes(evidence: Evidence) -> Section:
+def mistakes(evidence: Evidence) -> ReportSection:
     """The most confident wrong predictions (classification) or the entity span errors (token classification)."""
     tagger = evidence.task == "token_classification"
-    section = Section("mistakes", "Entity span mistakes" if tagger else "Most confident mistakes")
+    section = ReportSection("mistakes", "Entity span mistakes" if tagger else "Most confident mistakes")
     rows = evidence.predictions
     if rows is None:
         section.note = evidence.notes.get("predictions", "no per-example predictions")
         return section
     if tagger:
         found = _span_mistakes(rows)
-        section.tables.append(Table(f"first {min(len(found), MISTAKES_SHOWN)} of {len(found)} span errors (word "
+        section.tables.append(ReportTable(f"first {min(len(found), MISTAKES_SHOWN)} of {len(found)} span errors (word "
                                     "confidences are not kept, so they are in test order)",
                                     ["sentence", "words", "gold", "predicted"], found[:MISTAKES_SHOWN]))
         return section
     wrong = sorted((r for r in rows if r["label"] != r["predicted"]), key=lambda r: -r["confidence"])
     section.facts = {"wrong": f"{len(wrong)} of {len(rows)}"}
-    section.tables.append(Table(f"the {min(len(wrong), MISTAKES_SHOWN)} most confident", ["text", "true", "predicted",
+    section.tables.append(ReportTable(f"the {min(len(wrong), MISTAKES_SHOWN)} most confident", ["text", "true", "predicted",
                                                                                            "confidence"],
                                 [[r["text"], r["label"], r["predicted"], f"{r['confidence']:.3f}"]
                                  for r in wrong[:MISTAKES_SHOWN]]))
@@ -199,9 +199,9 @@ def _span_mistakes(rows: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
-def tuning(evidence: Evidence) -> Section:
+def tuning(evidence: Evidence) -> ReportSection:
     """The Optuna study behind the training params: best trial and every trial's value."""
-    section = Section("tuning", "Tuning")
+    section = ReportSection("tuning", "Tuning")
     study = evidence.tuning
     if study is None:
         section.note = evidence.notes.get("tuning", "no tune run found")
@@ -212,20 +212,20 @@ def tuning(evidence: Evidence) -> Section:
                      **{state: str(states.count(state)) for state in sorted(set(states))},
                      **{f"best {k}": v for k, v in study.best_params.items()}}
     names = sorted({k for t in study.trials for k in t.params})
-    section.tables.append(Table("trials", ["trial", "state", study.metric, *names],
+    section.tables.append(ReportTable("trials", ["trial", "state", study.metric, *names],
                                 [[str(t.number), t.state, _fmt(t.value), *(t.params.get(k, "-") for k in names)]
                                  for t in study.trials]))
     return section
 
 
-def export(evidence: Evidence) -> Section:
+def export(evidence: Evidence) -> ReportSection:
     """The ONNX variants: F1 change against PyTorch on the test split, speed, published or why not."""
-    section = Section("export", "Export variants")
+    section = ReportSection("export", "Export variants")
     if not evidence.variants:
         section.note = evidence.notes.get("export", "no export variants found")
         return section
     section.facts = {"PyTorch samples/s": _fmt(evidence.torch_samples_per_s, 1)}
-    section.tables.append(Table("each variant against PyTorch on the test split",
+    section.tables.append(ReportTable("each variant against PyTorch on the test split",
                                 ["variant", "device", "F1", "F1 change", "samples/s", "x PyTorch", "published"],
                                 [[v.name, v.device, _fmt(v.f1), _signed(v.f1_delta), _fmt(v.samples_per_s, 1),
                                   _fmt(v.speedup_vs_torch, 2), "yes" if v.published else f"no: {v.reason}"]
@@ -235,4 +235,4 @@ def export(evidence: Evidence) -> Section:
     return section
 
 
-SECTIONS: tuple[Callable[[Evidence], Section], ...] = (per_label, champion, calibration, mistakes, tuning, export)
+SECTIONS: tuple[Callable[[Evidence], ReportSection], ...] = (per_label, champion, calibration, mistakes, tuning, export)
