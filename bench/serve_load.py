@@ -2,7 +2,8 @@
 
     python bench/serve_load.py [--bundle models/onnx] [--seconds 6] [--variant int8]
 
-Prints req/s and p50/p95/p99 latency at concurrency 1, 16 and 64, then:
+Prints req/s, p50/p95/p99 latency and the server's CPU per request (in all, and on its event loop) at
+concurrency 1, 16 and 64, then:
   (a) server req/s (best of c=16, c=64) / raw ONNX Runtime session texts/s at the same max batch,
       the raw session timed before and after the servers (target >= 0.85); also against a raw
       session tuned like the server (sorted batches, a 1-thread loop per core): the cost of HTTP
@@ -209,6 +210,26 @@ class Server:
         self.proc.terminate()
         self.proc.wait(30)
 
+    def cpu_s(self) -> tuple[float, float]:
+        """CPU seconds the server process has used so far: in all its threads, and in its main thread (the event loop)."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def used(stat: Path) -> float:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+        return used(Path(f"/proc/{self.proc.pid}/stat")), used(Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/stat"))
+
+    def load(self, texts: list[str], concurrency: int, seconds: float) -> dict[str, float]:
+        """`load` against this server, plus its CPU per answered request: in all (`server_ms`) and on the loop (`loop_ms`).
+
+        CPU per request survives a busy machine far better than req/s: compare these across runs."""
+        total0, loop0 = self.cpu_s()
+        r = asyncio.run(load(self.url, texts, concurrency, seconds))
+        total1, loop1 = self.cpu_s()
+        n = max(1.0, r["rps"] * seconds)
+        return r | {"server_ms": (total1 - total0) * 1000 / n, "loop_ms": (loop1 - loop0) * 1000 / n}
+
 
 def sftops_server(bundle: Path, max_batch: int, variant: str | None, drift: bool = True) -> Server:
     """`sftops serve` on the bundle with params.yaml's `serve` settings, but `max_batch` (1 = batching off).
@@ -237,7 +258,8 @@ def naive_server(model_dir: Path, threads: int) -> Server:
 
 def _row(name: str, c: int, r: dict[str, float]) -> None:
     print(f"{name:<28} c={c:<3} {r['rps']:8.1f} req/s  p50 {r['p50']:7.1f} ms  p95 {r['p95']:7.1f} ms  "
-          f"p99 {r['p99']:7.1f} ms  errors {r['errors']}  client {r['client_ms']:.2f} ms CPU/req", flush=True)
+          f"p99 {r['p99']:7.1f} ms  errors {r['errors']}  client {r['client_ms']:.2f} ms CPU/req  "
+          f"server {r.get('server_ms', float('nan')):.2f} (loop {r.get('loop_ms', float('nan')):.2f}) ms CPU/req", flush=True)
 
 
 def main() -> None:
@@ -267,22 +289,22 @@ def main() -> None:
     with sftops_server(bundle, args.max_batch, args.variant) as server:
         asyncio.run(load(server.url, texts, 4, 1.0))  # warm up
         for c in (1, 16, 64):
-            results["sftops", c] = r = asyncio.run(load(server.url, texts, c, args.seconds))
+            results["sftops", c] = r = server.load(texts, c, args.seconds)
             _row("sftops (batching on)", c, r)
     with sftops_server(bundle, 1, args.variant) as server:
         for c in (16, 64):
-            results["nobatch", c] = r = asyncio.run(load(server.url, texts, c, args.seconds))
+            results["nobatch", c] = r = server.load(texts, c, args.seconds)
             _row("sftops (batching off)", c, r)
     monitored = BundleManifest.load(bundle).drift_reference_file is not None
     if monitored:  # the rows above ran with drift monitoring on: what does it cost?
         with sftops_server(bundle, args.max_batch, args.variant, drift=False) as server:
             asyncio.run(load(server.url, texts, 4, 1.0))
-            results["nodrift", 64] = r = asyncio.run(load(server.url, texts, 64, args.seconds))
+            results["nodrift", 64] = r = server.load(texts, 64, args.seconds)
             _row("sftops (drift monitor off)", 64, r)
     if torch_dir.is_dir():
         with naive_server(torch_dir, cpus) as server:
             asyncio.run(load(server.url, texts, 2, 1.0))  # warm up
-            results["naive", 16] = r = asyncio.run(load(server.url, texts, 16, args.seconds))
+            results["naive", 16] = r = server.load(texts, 16, args.seconds)
             _row("naive FastAPI + pipeline", 16, r)
 
     # timed again at the end: on a shared VM the machine's speed drifts within a run
@@ -293,7 +315,11 @@ def main() -> None:
     print("\nratios (same machine, same run):")
     print(f"(a) sftops server / raw ORT session at batch {args.max_batch}: {best:.1f} / {raw:.1f} = {best / raw:.2f}  "
           f"(c=16: {results['sftops', 16]['rps'] / raw:.2f}, c=64: {results['sftops', 64]['rps'] / raw:.2f}; target >= 0.85)")
-    print(f"    against raw ORT tuned like the server (what HTTP, queueing and JSON cost): {best / tuned:.2f}")
+    print(f"    against raw ORT tuned like the server (what HTTP, queueing and JSON cost): {best / tuned:.2f}  "
+          f"(c=1: {results['sftops', 1]['rps'] / tuned:.2f}, c=16: {results['sftops', 16]['rps'] / tuned:.2f}, "
+          f"c=64: {results['sftops', 64]['rps'] / tuned:.2f}; target >= 0.8 at c=64)")
+    c16 = results["sftops", 16]
+    print(f"    p99 / p50 at c=16: {c16['p99'] / c16['p50']:.1f} (keep under 4)")
     if ("naive", 16) in results:
         ratio = results["sftops", 16]["rps"] / results["naive", 16]["rps"]
         print(f"(b) sftops / naive transformers server at c=16: {ratio:.1f}x  (target >= 5x)")
