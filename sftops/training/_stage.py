@@ -15,7 +15,7 @@ from ..config import Params
 from ..data.prepared import PreparedData
 from ..modeling import TrainedModelInfo, check_base, save_model
 from ..paths import BEST_PARAMS_FILE, CURVE_FILE, MODEL_DIR, TRAIN_METRICS_FILE
-from ..tracking import flat_params, git_state, lineage_tags
+from ..tracking import flat_params, git_state, lineage_tags, log_splits
 from ._best_params import BestParams
 from ._callbacks import MlflowStepLogger
 from ._curves import plot_curve, write_curve
@@ -72,6 +72,7 @@ def run_train(
         run_id = run.info.run_id if run else None
         if run_id:
             mlflow.log_params(flat_params(params, ("data", "model", "train")))
+            log_splits(run_id, data, ("train", "validation"))
         result = fine_tune(params, data.label_map, data.train, data.validation,
                            callbacks=[MlflowStepLogger()] if rank0 else [])
         metrics: dict[str, float | int | str | bool | None] = {
