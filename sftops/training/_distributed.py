@@ -92,10 +92,18 @@ def main_process_first() -> Iterator[None]:
 def launch_torchrun(module: str, args: Sequence[str], nproc: int) -> int:
     """Run `python -m module *args` on `nproc` local processes with torch.distributed.run (torchrun); its exit code.
 
-    Standalone rendezvous on a free local port, so several launches on one machine never collide."""
+    Standalone rendezvous on a free local port, so several launches on one machine never collide.
+
+    Raises:
+        ConfigError: more processes than visible GPUs on a GPU machine (nccl needs one GPU per process)."""
+    import torch
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
+    gpus = torch.cuda.device_count()
+    if gpus and nproc > gpus:
+        raise ConfigError(f"--nproc {nproc} needs one GPU per process but {gpus} are visible; "
+                          f"use --nproc {gpus} or fewer (CUDA_VISIBLE_DEVICES selects which)")
     config = get_args_parser().parse_args(["--standalone", f"--nproc-per-node={nproc}", "--module", module, *args])
     try:
         run(config)
