@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..cli import run_guarded
 
+COMMAND_HELP = {"report": "Write a registered version's self-contained HTML report to a file"}  # read by `sftops --help`
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
