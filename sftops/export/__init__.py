@@ -9,7 +9,7 @@ from ._onnx import OUTPUTS, export_onnx
 from ._parity import Parity, check_parity, compare, compare_tokens
 from ._runtime import onnx_outputs, tagger_outputs, tagger_runtime, torch_outputs, torch_token_outputs, variant_runtime
 from ._tracking import log_export
-from ._variants import VARIANT_DEVICES, VARIANT_FILES, build_variant
+from ._variants import VARIANT_DEVICES, VARIANT_FILES, Int8Recipe, build_int8, build_variant
 from ._wrapper import graph_inputs, load_model, model_task, with_embedding
 
 __all__ = [
@@ -17,8 +17,10 @@ __all__ = [
     "VARIANT_DEVICES",
     "VARIANT_FILES",
     "ExportReport",
+    "Int8Recipe",
     "Parity",
     "VariantResult",
+    "build_int8",
     "build_variant",
     "check_parity",
     "compare",
