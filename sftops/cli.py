@@ -14,7 +14,6 @@ import ast
 import contextlib
 import importlib
 import importlib.util
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
@@ -68,9 +67,11 @@ def run_guarded(command: str, func: Callable[[], None]) -> int:
     """Run `func`; turn a user-caused error into one line on stderr and exit code 1.
 
     No URL password gets out: log records, the error line and a bug's traceback are all scrubbed."""
+    from .console import setup_console
     from .dburl import scrub
     from .redaction import install_log_redaction, redacted_traceback
 
+    setup_console()
     install_log_redaction()
     try:
         func()
@@ -116,7 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if command not in available:
         _top_parser(available).error(f"unknown command {command!r}; choose from {', '.join(available)}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .console import setup_console
+
+    setup_console()
     entry = available[command]
     try:
         module = importlib.import_module(entry.module)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ def save_study_plots(study: optuna.Study, folder: Path) -> list[Path]:
     written = []
     for name, plot in plots.items():
         try:
-            axes = plot(study)
+            with warnings.catch_warnings():  # few trials: importances come out equal, as the plot then shows
+                warnings.filterwarnings("ignore", message="The number of trials is too small to compute importances")
+                axes = plot(study)
         except (ValueError, RuntimeError, ZeroDivisionError) as exc:
             log.info("skipped the %s plot: %s", name, exc)
             continue

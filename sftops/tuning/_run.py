@@ -11,6 +11,7 @@ import optuna
 from mlflow import MlflowClient
 
 from ..config import Params
+from ..console import progress_bar
 from ..data.prepared import PreparedData
 from ..dburl import redact
 from ..modeling import check_base
@@ -44,13 +45,13 @@ def _objective(params: Params, data: PreparedData, parent_id: str):
         trial_params = apply_overrides(trial_params, {"train.early_stopping_patience": patience})
         batch = trial_params.train.batch_size * trial_params.train.gradient_accumulation_steps
         eval_steps = max(1, -(-len(train) // batch) // cfg.evals_per_epoch)
-        run_id = start_trial_run(parent_id, trial, trial_params, sampled)
+        run_id = start_trial_run(parent_id, trial, trial_params, sampled, data=data)
         pruning = PruningCallback(trial, cfg.metric)
         try:
             result = fine_tune(
                 trial_params, data.label_map, train, validation,
                 callbacks=[MlflowStepLogger(run_id), pruning],
-                eval_steps=eval_steps, keep_best=False,
+                eval_steps=eval_steps, keep_best=False, show_progress=False,  # the trials bar is the bar
             )
         except optuna.TrialPruned as exc:
             end_trial_run(run_id, "pruned", pruning.last_value, str(exc))
@@ -69,18 +70,33 @@ def _optimize(study: optuna.Study, objective, cfg) -> None:
     """Run trials until the budget (or timeout) is taken, then wait for other workers' trials to end."""
     deadline = time.monotonic() + cfg.timeout if cfg.timeout else None
     stop = StopAtBudget(cfg.n_trials)
-    while True:
-        optuna.storages.fail_stale_trials(study)  # a dead worker's trial is failed and re-queued
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            break
-        budget_open = cfg.n_trials is None or counted(study) < cfg.n_trials or waiting(study)
-        if budget_open:
-            study.optimize(objective, timeout=left, callbacks=[stop], catch=(SurplusTrial,))
-            continue
-        if not running(study):
-            break
-        time.sleep(min(5.0, cfg.heartbeat_interval / 2))
+    with progress_bar(cfg.n_trials, desc="tune trials", unit="trial") as bar:
+        def advance(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            if trial.user_attrs.get("sftops.surplus"):
+                return
+            best = _best_value(study)
+            bar.update(1, **({"best": best} if best is not None else {}), last=trial.state.name.lower())
+
+        while True:
+            optuna.storages.fail_stale_trials(study)  # a dead worker's trial is failed and re-queued
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            budget_open = cfg.n_trials is None or counted(study) < cfg.n_trials or waiting(study)
+            if budget_open:
+                study.optimize(objective, timeout=left, callbacks=[stop, advance], catch=(SurplusTrial,))
+                continue
+            if not running(study):
+                break
+            time.sleep(min(5.0, cfg.heartbeat_interval / 2))
+
+
+def _best_value(study: optuna.Study) -> float | None:
+    """The study's best value so far (all workers), None before any trial completed."""
+    try:
+        return study.best_value
+    except ValueError:
+        return None
 
 
 def _finalize(study: optuna.Study, params: Params, parent_id: str) -> BestParams:
@@ -140,7 +156,7 @@ def run_tune(params: Params, data: PreparedData, out_file: str | Path = BEST_PAR
     data.check_task(params.task)
     check_base(params.model)
     study, created = open_study(params, name)
-    parent_id = parent_run(study, created, params, redact(cfg.storage))
+    parent_id = parent_run(study, created, params, redact(cfg.storage), data=data)
     log.info("Optuna study %s (%s); MLflow parent run %s", name, redact(cfg.storage), parent_id)
     _optimize(study, _objective(params, data, parent_id), cfg)
     result = _finalize(study, params, parent_id)
