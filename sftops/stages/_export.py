@@ -25,13 +25,16 @@ def _export(ctx: StageContext) -> ExportStageReport:
     from ..atomic import write_json
     from ..data import load_prepared
     from ..export import export_bundle, log_export
+    from ..tracking import log_splits
 
     params = ctx.params
+    data = load_prepared()
     report = export_bundle(
-        MODEL_DIR, load_prepared(), params.export, max_length=params.model.max_length, target=ONNX_DIR,
+        MODEL_DIR, data, params.export, max_length=params.model.max_length, target=ONNX_DIR,
         aggregation=params.serve.aggregation,
     )
     run_id = log_export(report, params)
+    log_splits(run_id, data)  # export reads all three: train keys, validation and test
     metrics = report.metrics()
     write_json(EXPORT_METRICS_FILE, {**metrics, "mlflow_run_id": run_id})
     published = tuple(name for name, result in report.variants.items() if result.info.published)
