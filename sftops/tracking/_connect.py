@@ -12,10 +12,12 @@ from ..config import TrackingConfig
 from ..dburl import redact, scrub, split_credentials
 from ..exceptions import TrackingError
 
-# MLflow 3's UI opens an experiment by this tag: "genai_development" (or none, inferred) gives the GenAI overview
-# (traces, token usage); "custom_model_development" is what its kind selector writes for "Machine learning" runs
+# MLflow 3 records an experiment's kind in this tag; "custom_model_development" is what its UI writes for
+# "Machine learning". The 3.17 UI itself picks the page by a per-browser sidebar switch (default GenAI: the
+# overview of traces and token usage) that a `?workflowType=machine_learning` URL sets: `experiment_url` gives it.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
+WORKFLOW_QUERY = "workflowType=machine_learning"
 
 
 def resolve_tracking_uri(cfg: TrackingConfig) -> str:
@@ -104,3 +106,8 @@ def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
             f"MLflow store {redact(uri)} refused to open experiment {experiment or cfg.experiment!r}: {scrub(str(exc))}"
         ) from None
     return uri
+
+
+def experiment_url(server: str, experiment_id: str) -> str:
+    """The MLflow UI link that opens the experiment on its training runs (not the GenAI overview) in any browser."""
+    return f"{redact(server.rstrip('/'))}/#/experiments/{experiment_id}?{WORKFLOW_QUERY}"

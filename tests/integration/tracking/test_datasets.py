@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from sftops.config import TrackingConfig
 from sftops.data.labels import LabelMap
 from sftops.data.prepared import PreparedData
-from sftops.tracking import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, connect, log_splits
+from sftops.tracking import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, connect, experiment_url, log_splits
 
 
 @pytest.fixture
@@ -64,3 +64,5 @@ def test_connect_marks_the_experiment_for_model_training_but_keeps_a_users_choic
     chosen = client.create_experiment("kind-chosen", tags={EXPERIMENT_KIND_TAG: "genai_development"})
     connect(TrackingConfig(uri=server, experiment="kind-chosen"))
     assert client.get_experiment(chosen).tags[EXPERIMENT_KIND_TAG] == "genai_development"
+    assert experiment_url("http://u:secret@host:5000/", chosen) == (
+        f"http://u:***@host:5000/#/experiments/{chosen}?workflowType=machine_learning")
