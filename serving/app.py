@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -93,6 +94,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_load_in_background(state.store)))
     state.batcher.start()
     tasks.append(asyncio.create_task(state.store.follow(state.settings.poll_interval_s)))
+    # what start-up built (ONNX Runtime, MLflow, pydantic, the model) lives as long as the server: out of the
+    # collector's reach, a full collection no longer walks ~190k objects (a 150-180 ms pause of the loop under load, measured)
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:

@@ -154,15 +154,35 @@ class Batcher(Generic[P, R]):
         return [item.future for item in items]
 
     async def run(self, payloads: Sequence[P], timeout_s: float) -> list[R]:
-        """Queue the payloads and await their results; on timeout the queued ones are withdrawn."""
+        """Queue the payloads and await their results; on timeout the queued ones are withdrawn.
+
+        One loop future per request, set when its last item settles: cheaper on the event loop than
+        `asyncio.wrap_future` per item plus `gather` (event-loop CPU per request: bench/serve_load.py prints it).
+        """
         futures = self.submit(payloads)
-        wrapped = [asyncio.wrap_future(f) for f in futures]
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        left = len(futures)
+
+        def settled() -> None:  # on the loop
+            nonlocal left
+            left -= 1
+            if left == 0 and not done.done():
+                done.set_result(None)
+
+        def notify(_: Future[R]) -> None:  # in the worker thread that settled the item
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(settled)
+
+        for f in futures:
+            f.add_done_callback(notify)
         try:
-            return list(await asyncio.wait_for(asyncio.gather(*wrapped), timeout_s))
+            await asyncio.wait_for(done, timeout_s)
         except BaseException:
             for f in futures:
                 f.cancel()
             raise
+        return [f.result() for f in futures]
 
     def stop(self, drain_timeout_s: float = 30.0) -> bool:
         """Stop taking requests, finish what is queued (up to the timeout); True if all drained."""

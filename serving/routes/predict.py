@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from sftops.inference import Prediction, TaggedText
 from sftops.registry import ResolvedModel
 
 from ..schemas import EntitySpan, ErrorResponse, PredictRequest, PredictResponse, TextEntities, TextPrediction
-from ..state import StateDep
+from ..state import ServingState
 
 router = APIRouter(prefix="/v1", tags=["predict"])
 
@@ -36,9 +36,10 @@ def _answer(p: Prediction | TaggedText, info: ResolvedModel) -> TextPrediction |
 
 
 @router.post("/predict", response_model=PredictResponse, responses=_ERRORS)
-async def predict(body: PredictRequest, state: StateDep) -> PredictResponse:
+async def predict(body: PredictRequest, request: Request) -> PredictResponse:
     """Per text, with the model version that answered: from a classifier its label, score and class probabilities;
     from a token-classification (NER) model its entities, as character spans of the text sent."""
+    state: ServingState = request.app.state.serving  # not StateDep: one dependency solve less per request
     texts = body.items
     limit = state.settings.max_texts
     if len(texts) > limit:
