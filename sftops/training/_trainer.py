@@ -13,8 +13,7 @@ import pandas as pd
 
 from ..config import Params
 from ..data.labels import LabelMap
-from ..defaults import resolve_model_dir
-from ..modeling import build_classifier, count_trainable, load_tokenizer
+from ..modeling import build_classifier, count_trainable, load_tokenizer, resolve_base_dir
 from ._callbacks import EarlyStopping, StepProgress
 from ._data import tokenize_frame, tokenize_tagged_frame
 from ._metrics import argmax_logits, entity_scorer, selection_metric, text_scores
@@ -65,6 +64,7 @@ def training_arguments(params: Params, output_dir: str, *, eval_steps: int | Non
         warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
         lr_scheduler_type=cfg.lr_scheduler,
         optim="adamw_torch",
+        average_tokens_across_devices=False,  # our heads average their own loss; True multiplies it by the world size
         max_grad_norm=cfg.max_grad_norm,
         eval_strategy=strategy,
         eval_steps=eval_steps,
@@ -144,7 +144,7 @@ def fine_tune(
     """
     from transformers import PrinterCallback, Trainer
 
-    base_dir = resolve_model_dir(params.model.base)
+    base_dir = resolve_base_dir(params.model)
     tokenizer = load_tokenizer(base_dir)
     model = build_classifier(params.model, label_map, seed=params.train.seed, base_dir=base_dir, task=params.task)
     trainable, total = count_trainable(model)
