@@ -9,6 +9,7 @@ import time
 from typing import Literal
 
 from ..exceptions import ConfigError
+from ._distributed import world_size
 
 Precision = Literal["fp32", "bf16", "fp16"]
 
@@ -26,7 +27,11 @@ def resolve_precision(requested: str, hidden_size: int = 384) -> Precision:
     if torch.cuda.is_available():
         return _cuda_precision(requested)
     if requested == "auto":
-        return "bf16" if cpu_has_bf16() and cpu_bf16_speedup(hidden_size) >= PROBE_MIN_SPEEDUP else "fp32"
+        if not cpu_has_bf16():
+            return "fp32"
+        if world_size() > 1:  # ranks must agree, and separately timed probes might not: the flags decide alone
+            return "bf16"
+        return "bf16" if cpu_bf16_speedup(hidden_size) >= PROBE_MIN_SPEEDUP else "fp32"
     if requested == "fp16":
         raise ConfigError("train.precision: fp16 needs a CUDA GPU and none is visible; use auto, bf16 or fp32")
     if requested == "bf16" and not cpu_has_bf16():

@@ -43,6 +43,13 @@ def test_auto_with_native_bf16_follows_the_probe(monkeypatch, speedup, expected)
     assert resolve_precision("bf16") == "bf16"
 
 
+def test_ranks_of_a_multi_process_run_decide_by_the_flags_alone(monkeypatch):
+    _cpu_flags(monkeypatch, bf16=True)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setattr(_precision, "cpu_bf16_speedup", lambda *a: pytest.fail("probed under torchrun"))
+    assert resolve_precision("auto") == "bf16"
+
+
 def test_the_probe_times_both_ways_once_per_width():
     cpu_bf16_speedup.cache_clear()
     speedup = cpu_bf16_speedup(32)
