@@ -33,9 +33,8 @@ from transformers import (
 
 from sftops.config import load_params
 from sftops.data.prepared import load_prepared
-from sftops.defaults import resolve_model_dir
 from sftops.exceptions import ConfigError
-from sftops.modeling import logits_of
+from sftops.modeling import logits_of, resolve_base_dir
 from sftops.training import apply_overrides, fine_tune, subsample
 from sftops.training._metrics import text_scores
 
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     eval_steps = max(1, -(-len(train) // args.batch_size) // 2)  # two evaluations per epoch
 
     runs = [plain_trainer(
-        str(resolve_model_dir(params.model.base)), train, validation, test, data.label_map, epochs=args.epochs,
+        str(resolve_base_dir(params.model)), train, validation, test, data.label_map, epochs=args.epochs,
         lr=params.train.learning_rate, batch=args.batch_size, max_length=args.max_length, eval_steps=eval_steps,
         seed=params.train.seed,
     )]
@@ -154,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"skipped {name!r}: {err}")
 
     target = min(run.best for run in runs)
-    lengths = np.array([len(x) for x in AutoTokenizer.from_pretrained(resolve_model_dir(params.model.base))(
+    lengths = np.array([len(x) for x in AutoTokenizer.from_pretrained(resolve_base_dir(params.model))(
         train["text"].tolist(), truncation=True, max_length=args.max_length)["input_ids"]])
     print(f"{len(train)} train / {len(validation)} validation / {len(test)} test tweets, {args.epochs:g} epochs, "
           f"batch {args.batch_size}, max_length {args.max_length} (mean tokens {lengths.mean():.1f})")
