@@ -12,6 +12,10 @@ from ._base import Section
 Augmenter = Literal["keyboard", "char_swap", "char_insert", "char_delete", "word_swap", "word_delete", "word_split"]
 
 
+def _default_augmenters() -> list[Augmenter]:
+    return ["keyboard", "word_swap"]
+
+
 class AugmentConfig(Section):
     """Augment the training split with perturbed copies of its rows; validation and test are never touched.
 
@@ -19,7 +23,7 @@ class AugmentConfig(Section):
 
     enabled: bool = Field(False, description="Add augmented copies of training rows (counted in meta.json).")
     augmenters: list[Augmenter] = Field(
-        default_factory=lambda: ["keyboard", "word_swap"], min_length=1,
+        default_factory=_default_augmenters, min_length=1,
         description="nlpaug augmenters, offline: keyboard (typos of neighbouring keys), char_swap / char_insert / "
         "char_delete (random characters), word_swap / word_delete (random words), word_split (a word split in two). "
         "Each copy is made by one of them, chosen at random.",

@@ -47,8 +47,8 @@ def augment_frame(frame: pd.DataFrame, cfg: AugmentConfig) -> pd.DataFrame:
 
 def _augmenter(name: str, p: float) -> Any:
     """The nlpaug augmenter called `name` in params, changing a share `p` of the words (with typos, for char ones)."""
-    import nlpaug.augmenter.char as nac
-    import nlpaug.augmenter.word as naw
+    import nlpaug.augmenter.char as nac  # type: ignore[import-untyped]
+    import nlpaug.augmenter.word as naw  # type: ignore[import-untyped]
 
     chars = {"aug_word_p": p, "aug_char_p": 0.3}  # 0.3: nlpaug's default share of a chosen word's characters
     match name:
