@@ -16,6 +16,7 @@ Needs prepared data (run `sftops prepare` first).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -112,6 +113,13 @@ def _test_f1(model, tokenizer, test, max_length: int) -> float:
     return float(f1_score(test["label"].to_numpy(), preds, average="macro", zero_division=0))
 
 
+def _progress(run: Run) -> None:
+    """One line per finished run on stderr, so a cut-short benchmark still shows what it measured."""
+    print(f"done: {run.name}: {run.samples_per_second:.1f} samples/s, {run.wall_seconds:.1f} s, "
+          f"(s, val F1) {[(round(t, 1), round(f, 3)) for t, f in run.points]}, test F1 {run.test_f1:.3f}",
+          file=sys.stderr, flush=True)
+
+
 def time_to(points: list[tuple[float, float]], target: float) -> float:
     return next(t for t, f1 in points if f1 >= target - 1e-9)
 
@@ -143,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         lr=params.train.learning_rate, batch=args.batch_size, max_length=args.max_length, eval_steps=eval_steps,
         seed=params.train.seed,
     )]
+    _progress(runs[0])
     levers = [("+ dynamic pad, grouped (fp32)", {"train.precision": "fp32"}),
               ("+ bf16 autocast", {"train.precision": "bf16"})]
     for name, overrides in levers:
@@ -151,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
                                    eval_steps))
         except ConfigError as err:
             print(f"skipped {name!r}: {err}")
+            continue
+        _progress(runs[-1])
 
     target = min(run.best for run in runs)
     lengths = np.array([len(x) for x in AutoTokenizer.from_pretrained(resolve_base_dir(params.model))(
