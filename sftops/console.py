@@ -118,6 +118,9 @@ def setup_console() -> None:
 def quiet_libraries() -> None:
     """Libraries' per-call INFO lines (Optuna trials, MLflow run links, DB migrations) hidden; their warnings kept."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
+    # transformers' per-load bars ("Loading weights", "Writing model shards": one leftover line per trial) follow the
+    # Hub's switch, read on import; HF_HUB_DISABLE_PROGRESS_BARS=0 brings them (and download bars) back
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     # Optuna's ExperimentalWarning for the heartbeat/retry and plot features the tune stage uses on purpose
     warnings.filterwarnings("ignore", message=r".* is experimental \(supported from v|.* is an experimental feature")
     for name in _QUIET:
