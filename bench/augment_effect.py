@@ -67,16 +67,17 @@ def main() -> None:
           f"test {len(plain.test)}", flush=True)
 
     deltas = []
-    print(f"{'seed':>4} {'plain test F1':>14} {'augm. test F1':>14} {'delta':>7} {'plain val':>9} {'augm. val':>9} "
-          f"{'s plain':>8} {'s augm.':>8}", flush=True)
     for seed in args.seeds:
         params = apply_overrides(base, {"train.seed": seed, "train.epochs": args.epochs,
                                         "train.learning_rate": args.lr, "model.strategy": "full"})
-        p_f1, p_val, p_s = _test_f1(params, plain)
-        a_f1, a_val, a_s = _test_f1(params, augmented)
-        deltas.append(a_f1 - p_f1)
-        print(f"{seed:>4} {p_f1:>14.4f} {a_f1:>14.4f} {a_f1 - p_f1:>+7.4f} {p_val:>9.4f} {a_val:>9.4f} "
-              f"{p_s:>8.0f} {a_s:>8.0f}", flush=True)
+        scores = {}
+        for name, prepared in (("plain", plain), ("augmented", augmented)):
+            scores[name] = _test_f1(params, prepared)
+            f1, val, seconds = scores[name]
+            print(f"seed {seed} {name:>9}: test macro-F1 {f1:.4f}, best validation macro-F1 {val:.4f}, "
+                  f"{seconds:.0f} s", flush=True)
+        deltas.append(scores["augmented"][0] - scores["plain"][0])
+        print(f"seed {seed}: delta (augmented - plain) test macro-F1 {deltas[-1]:+.4f}", flush=True)
     spread = statistics.stdev(deltas) if len(deltas) > 1 else float("nan")
     print(f"mean delta (augmented - plain) test macro-F1: {statistics.mean(deltas):+.4f} (sd {spread:.4f}, "
           f"{len(deltas)} seeds)")
