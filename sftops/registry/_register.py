@@ -96,7 +96,8 @@ def register_model(
 
     log.info("scoring the new bundle and the current champion of %r on %d test texts", cfg.model_name, len(test_df))
     scores = score_against_champion(
-        client, cfg, bundle_dir, test, params.serve.device, params.serve.variant, params.serve.aggregation
+        client, cfg, bundle_dir, test, params.serve.device, params.serve.variant, params.serve.aggregation,
+        min_agreement=params.export.min_agreement,
     )
     metric = cfg.primary_metric
     challenger = scores.challenger
