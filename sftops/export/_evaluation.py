@@ -46,12 +46,6 @@ class ExportEvaluation(Protocol[R, Out]):
     def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]: ...
 
 
-def _feeds(wrapper: Any, tokenizer: BundleTokenizer, texts: Sequence[str], batch_size: int) -> Iterator[dict[str, np.ndarray]]:
-    """The padded int64 feeds the server would build for `texts` (calibration input for int8)."""
-    for _, feed in tokenizer.feeds(tokenizer.encode(texts), wrapper.input_names, batch_size):
-        yield feed
-
-
 def _validation_sample(data: PreparedData, samples: int) -> pd.DataFrame:
     """The validation split (a seeded sample of `samples` if larger): texts the model did not train on.
 
@@ -63,20 +57,31 @@ def _validation_sample(data: PreparedData, samples: int) -> pd.DataFrame:
 
 
 @dataclass
-class ClassifierEvaluation:
-    """A sequence classifier on the test texts."""
+class _TestSplitEvaluation:
+    """What both tasks' evaluations hold: the PyTorch wrapper, the bundle's tokenizer, the test split, its labels."""
 
     wrapper: Any
     tokenizer: BundleTokenizer
     test: pd.DataFrame
     label_map: LabelMap
     batch_size: int
-    metric: str = "macro_f1"
-    agreement: str = "argmax_agreement"
 
     @property
     def n(self) -> int:
         return len(self.test)
+
+    def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
+        """The padded int64 feeds the server would build for `texts` (calibration input for int8)."""
+        for _, feed in self.tokenizer.feeds(self.tokenizer.encode(texts), self.wrapper.input_names, self.batch_size):
+            yield feed
+
+
+@dataclass
+class ClassifierEvaluation(_TestSplitEvaluation):
+    """A sequence classifier on the test texts."""
+
+    metric: str = "macro_f1"
+    agreement: str = "argmax_agreement"
 
     def _texts(self, n: int | None) -> list[str]:
         return self.test["text"].astype(str).tolist()[:n]
@@ -92,9 +97,6 @@ class ClassifierEvaluation:
 
     def compare(self, reference: Outputs, candidate: Outputs) -> Parity:
         return compare(reference, candidate)
-
-    def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
-        return _feeds(self.wrapper, self.tokenizer, texts, self.batch_size)
 
     def f1(self, outputs: Outputs) -> float:
         y_true = self.test["label"].to_numpy(dtype=int)
@@ -119,21 +121,12 @@ class ClassifierEvaluation:
 
 
 @dataclass
-class TaggerEvaluation:
+class TaggerEvaluation(_TestSplitEvaluation):
     """A token classifier on the test sentences (prepared `tokens` and gold `tags`); words joined by `aggregation`."""
 
-    wrapper: Any
-    tokenizer: BundleTokenizer
-    test: pd.DataFrame
-    label_map: LabelMap
-    batch_size: int
     aggregation: Aggregation = "first"
     metric: str = "entity_f1"
     agreement: str = "tag_agreement"
-
-    @property
-    def n(self) -> int:
-        return len(self.test)
 
     def _sentences(self, n: int | None) -> list[list[str]]:
         return [list(tokens) for tokens in self.test["tokens"]][:n]
@@ -149,9 +142,6 @@ class TaggerEvaluation:
 
     def compare(self, reference: TokenOutputs, candidate: TokenOutputs) -> Parity:
         return compare_tokens(reference, candidate)
-
-    def feeds(self, texts: Sequence[str]) -> Iterator[dict[str, np.ndarray]]:
-        return _feeds(self.wrapper, self.tokenizer, texts, self.batch_size)
 
     def tags(self, outputs: TokenOutputs) -> list[list[str]]:
         """Predicted IOB2 tags per word of the test sentences, as the server decodes them."""
