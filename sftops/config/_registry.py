@@ -30,6 +30,10 @@ class RegistryConfig(Section):
         "lock_file); ${VAR} takes a value (e.g. the password) from the environment.",
     )
     lock_timeout_s: PositiveFloat = Field(300, description="Wait at most this long for another decision to finish.")
+    report: bool = Field(
+        True, description="Log a self-contained HTML report on each registered version (`sftops report` writes one "
+        "for any version); a report that cannot be built is a warning, never a lost version."
+    )
 
     def expanded_lock_url(self) -> str | None:
         """`lock_url` with its `${VAR}` references filled in: only for connecting, never for logs or messages."""

@@ -86,6 +86,12 @@ def test_stages_run_from_another_folder_write_into_the_project(project: Path) ->
     registration = json.loads(register.outputs["registration"].read_text())
     assert (registration["version"], registration["run_id"]) == (register.version, register.run_id)
 
+    # the register stage attached the version's HTML report, naming the decision it shows
+    version = MlflowClient(store).get_model_version("api-test", "1")
+    assert version.tags["sftops.report"] == "report/report.html"
+    html = Path(MlflowClient(store).download_artifacts(register.run_id, "report/report.html", str(project / "downloaded")))
+    assert "promoted" in html.read_text(encoding="utf-8")
+
 
 def test_missing_project_or_params_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
