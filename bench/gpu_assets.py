@@ -21,7 +21,7 @@ from pathlib import Path
 from sftops.atomic import atomic_path, write_json
 from sftops.config import load_params
 from sftops.data import prepare_dataset
-from sftops.defaults import resolve_model_dir
+from sftops.modeling import resolve_base_dir
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 SPLITS_WRITTEN = ("train", "test")  # train: the training benchmark; test: inference and the serving sweep
@@ -71,7 +71,7 @@ def write_assets(out: Path, params_file: Path, *, tiny: bool = False, max_rows: 
             split: write_split_jsonl(pd.read_parquet(Path(scratch) / "prepared" / f"{split}.parquet"), tmp / f"{split}.jsonl", max_rows)
             for split in SPLITS_WRITTEN
         }
-        model_info = save_model(resolve_model_dir(params.model.base), tmp / "model", tiny=tiny)
+        model_info = save_model(resolve_base_dir(params.model), tmp / "model", tiny=tiny)
         meta = {
             "params_file": str(params_file),
             "data_source": data_meta["source"],

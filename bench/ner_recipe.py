@@ -130,7 +130,7 @@ def run() -> dict[str, Any]:
     import torch
 
     from sftops.config import load_params
-    from sftops.defaults import resolve_model_dir
+    from sftops.modeling import resolve_base_dir
     from sftops.training import apply_overrides, fine_tune
 
     params = load_params(args.params)
@@ -144,7 +144,7 @@ def run() -> dict[str, Any]:
     train = sample(data.train, args.train_samples, cfg.seed)
     test = sample(data.test, args.test_samples, cfg.seed)
     max_length = params.model.max_length
-    base_dir = resolve_model_dir(params.model.base)
+    base_dir = resolve_base_dir(params.model)
     log(f"{len(train)} train / {len(data.validation)} validation / {len(test)} test sentences; "
         f"{len(data.label_map)} tags; {cfg.epochs} epochs, lr {cfg.learning_rate:g}, batch {cfg.batch_size}, "
         f"max_length {max_length}; {threads} threads")
