@@ -3,7 +3,9 @@
 The builtin tweets are prepared twice by the real prepare step (sftops.data.prepare_dataset) with the same split and
 caps (480 training rows by default), once plain and once with data.augment on; validation and test are the same
 rows in both. MiniLM is fine-tuned on each for the same epochs and seeds (best validation checkpoint kept, as the
-train stage does) and scored on the test split. Prints test macro-F1 per seed, the mean difference and its spread.
+train stage does) and scored on the test split; a third run trains the plain rows for as many steps as the augmented
+one, so that more training is not mistaken for augmentation. Prints test macro-F1 per run, the mean differences to
+plain and their spread.
 
     python bench/augment_effect.py [--train 480] [--seeds 1 2] [--epochs 3] [--copies 1] [--augmenters keyboard word_swap]
 """
@@ -53,6 +55,10 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1)
     parser.add_argument("--probability", type=float, default=0.1)
     parser.add_argument("--augmenters", nargs="+", default=["keyboard", "word_swap"])
+    parser.add_argument("--runs", nargs="+", default=["plain", "augmented", "plain_same_steps"],
+                        choices=["plain", "augmented", "plain_same_steps"],
+                        help="plain_same_steps: the plain rows for as many optimizer steps as the augmented run "
+                             "(epochs x augmented/plain rows), to tell augmentation from more training")
     args = parser.parse_args()
 
     caps = {"train": args.train, "validation": args.validation, "test": args.test}
@@ -66,21 +72,27 @@ def main() -> None:
           f"({meta['augment']['rows_added']} copies: {augment}); validation {len(plain.validation)}, "
           f"test {len(plain.test)}", flush=True)
 
-    deltas = []
+    deltas: dict[str, list[float]] = {"augmented": [], "plain_same_steps": []}
+    same_steps = args.epochs * len(augmented.train) / len(plain.train)
     for seed in args.seeds:
-        params = apply_overrides(base, {"train.seed": seed, "train.epochs": args.epochs,
-                                        "train.learning_rate": args.lr, "model.strategy": "full"})
         scores = {}
-        for name, prepared in (("plain", plain), ("augmented", augmented)):
+        for name in args.runs:
+            epochs = same_steps if name == "plain_same_steps" else args.epochs
+            params = apply_overrides(base, {"train.seed": seed, "train.epochs": epochs,
+                                            "train.learning_rate": args.lr, "model.strategy": "full"})
+            prepared = augmented if name == "augmented" else plain
             scores[name] = _test_f1(params, prepared)
             f1, val, seconds = scores[name]
-            print(f"seed {seed} {name:>9}: test macro-F1 {f1:.4f}, best validation macro-F1 {val:.4f}, "
-                  f"{seconds:.0f} s", flush=True)
-        deltas.append(scores["augmented"][0] - scores["plain"][0])
-        print(f"seed {seed}: delta (augmented - plain) test macro-F1 {deltas[-1]:+.4f}", flush=True)
-    spread = statistics.stdev(deltas) if len(deltas) > 1 else float("nan")
-    print(f"mean delta (augmented - plain) test macro-F1: {statistics.mean(deltas):+.4f} (sd {spread:.4f}, "
-          f"{len(deltas)} seeds)")
+            print(f"seed {seed} {name:>16} ({epochs:.2g} epochs): test macro-F1 {f1:.4f}, best validation macro-F1 "
+                  f"{val:.4f}, {seconds:.0f} s", flush=True)
+        for name in deltas:
+            if name in scores and "plain" in scores:
+                deltas[name].append(scores[name][0] - scores["plain"][0])
+    for name, values in deltas.items():
+        if values:
+            spread = statistics.stdev(values) if len(values) > 1 else float("nan")
+            print(f"mean delta ({name} - plain) test macro-F1: {statistics.mean(values):+.4f} (sd {spread:.4f}, "
+                  f"{len(values)} seeds)")
 
 
 if __name__ == "__main__":
