@@ -26,9 +26,6 @@ import numpy as np
 
 FLOP_PER_TOKEN = 21.5e6  # all-MiniLM-L6-v2 forward, DESIGN.md
 BATCH_SIZES = (1, 8, 32, 128)
-# the 4 MatMuls whose int8 error moved MiniLM's logits most, one at a time (--sensitivity 8 on the fitted head)
-KEEP_FP32 = (r"layer\.4/intermediate/dense", r"layer\.0/output/dense", r"layer\.5/intermediate/dense",
-             r"layer\.4/attention/self/value")
 
 
 def fp32_peak_flops(n: int = 2048, repeats: int = 10) -> float:
@@ -265,8 +262,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="passes per cell; the best one counts")
     parser.add_argument("--max-length", type=int, default=None, help="default: model.max_length from params")
     parser.add_argument("--batch-sizes", default=",".join(map(str, BATCH_SIZES)), help="comma-separated batch sizes timed")
-    parser.add_argument("--keep-fp32", nargs="*", default=list(KEEP_FP32),
-                        help="node-name regexes kept fp32 by the 'keep' int8 candidates (default: the 4 most sensitive on MiniLM)")
+    parser.add_argument("--keep-fp32", nargs="*", default=None,
+                        help="node-name regexes kept fp32 by the 'keep' int8 candidates (default: export.int8_keep_fp32)")
     parser.add_argument("--static", action="store_true", help="also static QDQ int8 (MinMax; 69-75%% agreement on MiniLM)")
     parser.add_argument("--other-n", type=int, default=1000, help="texts of the other corpus for agreement")
     parser.add_argument("--sensitivity", type=int, default=0, metavar="K",
@@ -319,7 +316,8 @@ def main() -> None:
         yield from make_batches(tokenizer, train_texts, names, 32, True, max_length)
 
     files |= {f"ORT {label}": path for label, path in
-              int8_candidates(work / "model.onnx", work, calibration, args.keep_fp32, args.static).items()}
+              int8_candidates(work / "model.onnx", work, calibration,
+                                   params.export.int8_keep_fp32 if args.keep_fp32 is None else args.keep_fp32, args.static).items()}
     print(f"export + variants: {time.perf_counter() - t0:.1f}s")
     if args.sensitivity:
         sens_batches = make_batches(tokenizer, test_texts[:256], names, 32, True, max_length)

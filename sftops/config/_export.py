@@ -11,6 +11,10 @@ from ._base import Section
 
 VariantName = Literal["optimized", "int8", "fp16"]
 _ALL_VARIANTS: tuple[VariantName, ...] = ("optimized", "int8", "fp16")
+# MiniLM's 4 MatMuls whose int8 error moved the logits most, one node quantized at a time
+# (`python bench/onnx_speed.py --sensitivity 8`); names as torch.onnx exports any BERT
+KEEP_FP32 = (r"layer\.4/intermediate/dense", r"layer\.0/output/dense", r"layer\.5/intermediate/dense",
+             r"layer\.4/attention/self/value")
 
 
 class ExportConfig(Section):
@@ -38,12 +42,12 @@ class ExportConfig(Section):
         True, description="Publish a CPU variant (optimized, int8) only if it beats fp32 ONNX speed in the same run."
     )
     int8_smooth_alpha: float | None = Field(
-        None, ge=0, le=1,
+        0.8, ge=0, le=1,
         description="SmoothQuant strength for int8: MatMul inputs rescaled per channel on training texts before "
-        "quantizing (0.8 measured best on MiniLM); null = plain dynamic int8.",
+        "quantizing (0.8 measured best of 0.5-1.0 on MiniLM); null = plain dynamic int8.",
     )
     int8_keep_fp32: list[str] = Field(
-        default_factory=list,
+        default_factory=lambda: list(KEEP_FP32),
         description="Regular expressions (re.search) over ONNX node names: matching MatMul/Gemm nodes stay fp32 in "
         "int8, e.g. 'layer\\.0/output/dense' (bench/onnx_speed.py --sensitivity ranks the nodes).",
     )
