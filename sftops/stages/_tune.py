@@ -19,7 +19,11 @@ def tune(project: str | Path = ".", params: Params | None = None) -> TuneReport:
         ConfigError: no project folder / params.yaml, invalid params or search space.
         DataError: no prepared data (run `prepare` first).
         ModelError: model.base is not a usable model.
-        TrackingError: the tracking store is unreachable (checked before any trial)."""
+        TrackingError: the tracking store is unreachable (checked before any trial).
+        ConfigError: started under torchrun (WORLD_SIZE > 1)."""
+    from ..training import refuse_multiprocess
+
+    refuse_multiprocess("tune")  # trials are single-process; parallel tuning = several workers on one storage
     return run_stage("tune", project, params, _tune)
 
 
