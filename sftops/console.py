@@ -94,6 +94,10 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+# our packages, under their repo and their installed names (serving/ installs as sftops_serving)
+_OWN_LOGGERS = ("sftops", "sftops_serving", "serving", "sftops_pipelines", "pipelines")
+
+
 def setup_console() -> None:
     """Once per stage process: our own log lines short and at INFO, library chatter quiet, repeats collapsed.
 
@@ -110,7 +114,8 @@ def setup_console() -> None:
     level = os.environ.get("SFTOPS_LOG_LEVEL", "").upper()
     if level:
         root.setLevel(level)
-    logging.getLogger("sftops").setLevel(level or logging.INFO)  # libraries stay at the root's WARNING
+    for own in _OWN_LOGGERS:  # libraries stay at the root's WARNING
+        logging.getLogger(own).setLevel(level or logging.INFO)
     if not level:
         quiet_libraries()
 

@@ -41,3 +41,23 @@ def test_a_bar_off_a_terminal_is_a_few_lines_with_an_eta(capsys):
         for _ in range(3):
             bar.update(best=0.51234)
     assert capsys.readouterr().err.splitlines() == ["trials: 1 trial [00:00] best=0.5123"]
+
+
+def test_our_packages_log_at_info_and_libraries_stay_at_warning(monkeypatch) -> None:
+    import logging
+
+    from sftops.console import setup_console
+
+    monkeypatch.delenv("SFTOPS_LOG_LEVEL", raising=False)
+    names = ("sftops.x", "sftops_serving.batcher", "serving.batcher", "pipelines.train", "optuna.study")
+    before = {name: logging.getLogger(name.split(".")[0]).level for name in names}
+    handlers = list(logging.getLogger().handlers)
+    try:
+        setup_console()
+        # the server's own lines ("queue drained") must survive the console set-up that `sftops serve` runs too
+        assert [logging.getLogger(n).isEnabledFor(logging.INFO) for n in names] == [True, True, True, True, False]
+    finally:
+        for name, level in before.items():
+            logging.getLogger(name.split(".")[0]).setLevel(level)
+        logging.getLogger().handlers[:] = handlers
+        logging.captureWarnings(False)
