@@ -100,12 +100,27 @@ def connect(cfg: TrackingConfig, experiment: str | None = None) -> str:
     try:
         opened = mlflow.set_experiment(experiment or cfg.experiment)
         if EXPERIMENT_KIND_TAG not in opened.tags:  # a kind the user picked in the UI stays
-            mlflow.MlflowClient().set_experiment_tag(opened.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+            _mark_kind(opened.experiment_id)
     except Exception as exc:  # MlflowException and driver errors: report, don't trace back
         raise TrackingError(
             f"MLflow store {redact(uri)} refused to open experiment {experiment or cfg.experiment!r}: {scrub(str(exc))}"
         ) from None
     return uri
+
+
+def _mark_kind(experiment_id: str) -> None:
+    """Tag the experiment a model-training one; another process tagging it at the same moment is no error.
+
+    MLflow's SQL store inserts an experiment tag without an upsert, so two stages connecting at once (parallel
+    tune workers, two deciders) can collide on its unique key: the one that loses finds the tag set."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    try:
+        client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    except Exception:
+        if EXPERIMENT_KIND_TAG not in client.get_experiment(experiment_id).tags:
+            raise
 
 
 def experiment_url(server: str, experiment_id: str) -> str:
