@@ -170,8 +170,9 @@ def test_publish_rule(name: str, delta: float, speed: float, expected: str | Non
 def test_publish_rule_needs_agreement_with_pytorch() -> None:
     info = VariantInfo(file="x.onnx", device="cpu", macro_f1=0.5, f1_delta=0.0, argmax_agreement=0.978)
     assert publish_reason("int8", info, 900.0, 400.0, ExportConfig()) == (
-        "argmax agreement with PyTorch 0.9780 < export.min_agreement 0.995")
+        "argmax agreement with PyTorch 0.9780 < export.min_agreement 0.98")
     assert publish_reason("int8", info, 900.0, 400.0, ExportConfig(min_agreement=0.97)) is None
     tagger = VariantInfo(file="x.onnx", device="cpu", entity_f1=0.5, f1_delta=0.0, tag_agreement=0.99)
-    assert publish_reason("int8", tagger, 900.0, 400.0, ExportConfig(), "entity_f1") == (
+    assert publish_reason("int8", tagger, 900.0, 400.0, ExportConfig(), "entity_f1") is None
+    assert publish_reason("int8", tagger, 900.0, 400.0, ExportConfig(min_agreement=0.995), "entity_f1") == (
         "tag agreement with PyTorch 0.9900 < export.min_agreement 0.995")
