@@ -1,0 +1,1 @@
+"""The inference server: `sftops serve` (installed as sftops_serving)."""
