@@ -1,1 +1,1 @@
-"""The DVC stages ' commands: `python -m pipelines.<stage> --params params.yaml` (installed as sftops_pipelines)."""
+"""The commands of the DVC stages: `python -m pipelines.<stage> --params params.yaml` (installed as sftops_pipelines)."""
