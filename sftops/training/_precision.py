@@ -1,5 +1,5 @@
-"""Pick the training precision: bf16 on GPUs that support it, fp16 on other GPUs; on CPU bf16 autocast only where
-the CPU has native bf16 (AVX512-BF16 or AMX) and a short timed probe shows it is faster, else fp32."""
+"""Pick the training precision: bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU; bf16 autocast on
+CPU only when asked for (`bf16`), on CPUs with native bf16 (AVX512-BF16 or AMX)."""
 
 from __future__ import annotations
 
@@ -27,16 +27,19 @@ def resolve_precision(requested: str, hidden_size: int = 384) -> Precision:
     if torch.cuda.is_available():
         return _cuda_precision(requested)
     if requested == "auto":
-        if not cpu_has_bf16():
-            return "fp32"
-        if world_size() > 1:  # ranks must agree, and separately timed probes might not: the flags decide alone
-            return "bf16"
-        return "bf16" if cpu_bf16_speedup(hidden_size) >= PROBE_MIN_SPEEDUP else "fp32"
+        # bf16 autocast is 1.3-1.8x faster per step on this project's AVX512-BF16 CPU, but the one default-profile
+        # run with it scored 0.709 test macro-F1 against 0.729 in fp32 (issue 14 allows 0.5 points), not yet shown
+        # to be noise: on CPU it stays opt-in until a controlled comparison clears it
+        return "fp32"
     if requested == "fp16":
         raise ConfigError("train.precision: fp16 needs a CUDA GPU and none is visible; use auto, bf16 or fp32")
-    if requested == "bf16" and not cpu_has_bf16():
-        raise ConfigError("train.precision: bf16 on CPU needs AVX512-BF16 or AMX, which this CPU lacks, "
-                          "and no CUDA GPU is visible; use auto or fp32")
+    if requested == "bf16":
+        if not cpu_has_bf16():
+            raise ConfigError("train.precision: bf16 on CPU needs AVX512-BF16 or AMX, which this CPU lacks, "
+                              "and no CUDA GPU is visible; use auto or fp32")
+        if world_size() == 1 and (speedup := cpu_bf16_speedup(hidden_size)) < PROBE_MIN_SPEEDUP:
+            log.warning("train.precision bf16: autocast measured %.2fx fp32 on this CPU at hidden size %d, i.e. no "
+                        "faster; fp32 may be the better choice", speedup, hidden_size)
     return requested  # type: ignore[return-value]
 
 

@@ -1,4 +1,4 @@
-"""train.precision on CPU: bf16 autocast only with native bf16 and a probe that finds it faster; clear errors."""
+"""train.precision on CPU: fp32 for auto, bf16 autocast only when asked and the CPU has native bf16; clear errors."""
 
 from __future__ import annotations
 
@@ -35,19 +35,21 @@ def test_auto_without_native_bf16_is_fp32_without_probing(monkeypatch):
     assert resolve_precision("auto") == "fp32"
 
 
-@pytest.mark.parametrize(("speedup", "expected"), [(1.5, "bf16"), (1.05, "fp32"), (0.6, "fp32")])
-def test_auto_with_native_bf16_follows_the_probe(monkeypatch, speedup, expected):
+def test_auto_is_fp32_on_a_cpu_with_native_bf16_too(monkeypatch):
+    _cpu_flags(monkeypatch, bf16=True)
+    monkeypatch.setattr(_precision, "cpu_bf16_speedup", lambda *a: pytest.fail("auto needs no probe"))
+    assert resolve_precision("auto", hidden_size=384) == "fp32"
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert resolve_precision("auto") == "fp32"  # every rank alike
+
+
+@pytest.mark.parametrize(("speedup", "warned"), [(1.5, False), (0.6, True)])
+def test_bf16_when_asked_warns_if_the_probe_finds_it_no_faster(monkeypatch, caplog, speedup, warned):
     _cpu_flags(monkeypatch, bf16=True)
     monkeypatch.setattr(_precision, "cpu_bf16_speedup", lambda hidden: speedup)
-    assert resolve_precision("auto", hidden_size=384) == expected
-    assert resolve_precision("bf16") == "bf16"
-
-
-def test_ranks_of_a_multi_process_run_decide_by_the_flags_alone(monkeypatch):
-    _cpu_flags(monkeypatch, bf16=True)
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    monkeypatch.setattr(_precision, "cpu_bf16_speedup", lambda *a: pytest.fail("probed under torchrun"))
-    assert resolve_precision("auto") == "bf16"
+    with caplog.at_level("WARNING", logger="sftops.training._precision"):
+        assert resolve_precision("bf16", hidden_size=384) == "bf16"
+    assert ("no faster" in caplog.text) is warned
 
 
 def test_the_probe_times_both_ways_once_per_width():
