@@ -123,6 +123,7 @@ def setup_console() -> None:
 def quiet_libraries() -> None:
     """Libraries' per-call INFO lines (Optuna trials, MLflow run links, DB migrations) hidden; their warnings kept."""
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # read per download: 3 bars per register
     # transformers' per-load bars ("Loading weights", "Writing model shards": one leftover line per trial) follow the
     # Hub's switch, read on import; HF_HUB_DISABLE_PROGRESS_BARS=0 brings them (and download bars) back
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
